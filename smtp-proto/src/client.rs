@@ -1,0 +1,526 @@
+//! The client: its state, its inputs (`handle_*`, `send`, `send_body`,
+//! `quit`) and its outputs (`poll_output`, `poll_event`). What each reply
+//! does is decided in one place, `transitions.rs`.
+
+use crate::body::{BodyEncoder, BodyMode};
+use crate::capabilities::Capabilities;
+use crate::config::Config;
+use crate::envelope::Envelope;
+use crate::error::{Error, ErrorKind, ProtocolError, UsageError};
+use crate::event::{Direction, Event, Output, RecipientResult, TransactionId, TranscriptLine};
+use crate::reply::ReplyParser;
+use crate::stage::Stage;
+use crate::time::Instant;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// A command awaiting its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cmd {
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    /// AUTH PLAIN or XOAUTH2 with an initial response.
+    Auth,
+    /// The empty line answering an XOAUTH2 error challenge.
+    AuthAbort,
+    AuthLogin,
+    AuthLoginUsername,
+    AuthLoginPassword,
+    Mail(TransactionId),
+    Rcpt(TransactionId, usize),
+    Data(TransactionId),
+    DataEnd(TransactionId),
+    /// LMTP: the delivery reply for the n-th recipient.
+    Delivery(TransactionId, usize),
+    Bdat(TransactionId, bool),
+    Rset,
+    Noop,
+    Quit,
+}
+
+impl Cmd {
+    pub(crate) fn stage(self) -> Stage {
+        match self {
+            Cmd::Greeting => Stage::Init,
+            Cmd::Ehlo | Cmd::Helo => Stage::Helo,
+            Cmd::StartTls => Stage::StartTls,
+            Cmd::Auth | Cmd::AuthAbort => Stage::Auth,
+            Cmd::AuthLogin => Stage::AuthLogin,
+            Cmd::AuthLoginUsername => Stage::AuthLoginUsername,
+            Cmd::AuthLoginPassword => Stage::AuthLoginPassword,
+            Cmd::Mail(_) => Stage::SetFrom,
+            Cmd::Rcpt(..) => Stage::SetTo,
+            Cmd::Data(_) => Stage::StartSendData,
+            Cmd::DataEnd(_) | Cmd::Delivery(..) => Stage::SendData,
+            Cmd::Bdat(..) => Stage::Bdat,
+            Cmd::Rset => Stage::Reset,
+            Cmd::Noop => Stage::Noop,
+            Cmd::Quit => Stage::Quit,
+        }
+    }
+
+    pub(crate) fn tx(self) -> Option<TransactionId> {
+        match self {
+            Cmd::Mail(t)
+            | Cmd::Rcpt(t, _)
+            | Cmd::Data(t)
+            | Cmd::DataEnd(t)
+            | Cmd::Delivery(t, _)
+            | Cmd::Bdat(t, _) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pending {
+    pub(crate) cmd: Cmd,
+    pub(crate) deadline: Instant,
+}
+
+/// Where the session as a whole is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Greeting, EHLO, STARTTLS, AUTH.
+    Opening,
+    /// Waiting for the caller's TLS handshake.
+    TlsHandshake,
+    /// Messages may be sent.
+    Open,
+    /// Over (after QUIT, or failed).
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxState {
+    Queued,
+    /// MAIL sent; body not yet asked for.
+    Started,
+    /// The body is being taken from the caller.
+    Body,
+    /// The body is complete; replies may still be due.
+    Ending,
+}
+
+#[derive(Debug)]
+pub(crate) struct Tx {
+    pub(crate) id: TransactionId,
+    pub(crate) envelope: Envelope,
+    pub(crate) recipients: Vec<RecipientResult>,
+    pub(crate) state: TxState,
+    /// Commands of this transaction still awaiting replies.
+    pub(crate) outstanding: usize,
+    pub(crate) failure: Option<crate::error::TransactionError>,
+    pub(crate) final_reply: Option<crate::reply::Reply>,
+    pub(crate) accepted: usize,
+    pub(crate) bdat: bool,
+    /// The server has answered the end of data: its transaction state is
+    /// reset, no RSET is needed.
+    pub(crate) ended: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct BodyState {
+    pub(crate) tx: TransactionId,
+    pub(crate) encoder: BodyEncoder,
+    /// The transaction failed while its body was being given: drop the rest.
+    pub(crate) discard: bool,
+    pub(crate) octets: u64,
+}
+
+/// The sans-IO SMTP client. See the [crate docs](crate) for the drain loop.
+#[derive(Debug)]
+pub struct Client {
+    pub(crate) config: Config,
+    pub(crate) parser: ReplyParser,
+    pub(crate) out: Vec<u8>,
+    /// `out` was handed to the caller and is cleared on the next call.
+    pub(crate) out_taken: bool,
+    pub(crate) scratch: Vec<u8>,
+    pub(crate) pending: VecDeque<Pending>,
+    pub(crate) phase: Phase,
+    pub(crate) caps: Option<Capabilities>,
+    pub(crate) encrypted: bool,
+    pub(crate) starttls_refused: bool,
+    pub(crate) txs: VecDeque<Tx>,
+    pub(crate) body: Option<BodyState>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) error: Option<Error>,
+    pub(crate) quit_asked: bool,
+    pub(crate) next_id: u64,
+    pub(crate) now: Instant,
+}
+
+/// How many BDAT chunks may await their replies at once (pipelined), so a
+/// server that stops reading cannot make both sides block on writes.
+pub(crate) const MAX_BDAT_IN_FLIGHT: usize = 8;
+
+impl Client {
+    /// A client for a connection opened at `now`; it first waits for the
+    /// greeting.
+    pub fn new(config: Config, now: Instant) -> Self {
+        let deadline = now + config.timeouts.greeting;
+        let mut pending = VecDeque::new();
+        pending.push_back(Pending {
+            cmd: Cmd::Greeting,
+            deadline,
+        });
+        Client {
+            parser: ReplyParser::new(config.reply_limits),
+            encrypted: config.implicit_tls,
+            config,
+            out: Vec::new(),
+            out_taken: false,
+            scratch: Vec::new(),
+            pending,
+            phase: Phase::Opening,
+            caps: None,
+            starttls_refused: false,
+            txs: VecDeque::new(),
+            body: None,
+            events: VecDeque::new(),
+            error: None,
+            quit_asked: false,
+            next_id: 1,
+            now,
+        }
+    }
+
+    /// The configuration the client was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the dialogue is (the stage of the oldest command awaiting its
+    /// reply, when there is one).
+    pub fn stage(&self) -> Stage {
+        if self.phase == Phase::Closed {
+            return Stage::Finish;
+        }
+        if let Some(p) = self.pending.front() {
+            return p.cmd.stage();
+        }
+        match (self.phase, &self.body) {
+            (Phase::TlsHandshake, _) => Stage::TlsHandshake,
+            (_, Some(b)) if self.tx(b.tx).is_some_and(|t| t.bdat) => Stage::Bdat,
+            (_, Some(_)) => Stage::SendData,
+            (Phase::Open, None) => Stage::Ready,
+            _ => Stage::Init,
+        }
+    }
+
+    /// What the server offers (after EHLO; reset by STARTTLS).
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// True when the connection is encrypted (implicit TLS, or STARTTLS done).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+
+    /// The error that ended the session, if one did.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// True once the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// True when no message is queued or in progress.
+    pub fn is_idle(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    /// Bytes received from the server.
+    pub fn handle_input(&mut self, mut input: &[u8], now: Instant) {
+        self.reclaim(now);
+        while !input.is_empty() && self.phase != Phase::Closed {
+            if self.phase == Phase::TlsHandshake {
+                return self.fail(ErrorKind::Protocol(ProtocolError::StartTlsInjection));
+            }
+            let (used, reply) = match self.parser.parse(input) {
+                Ok(r) => r,
+                Err(e) => return self.fail(ErrorKind::Protocol(ProtocolError::Reply(e))),
+            };
+            input = &input[used..];
+            if let Some(reply) = reply {
+                self.record_reply(&reply);
+                self.on_reply(reply);
+            }
+        }
+    }
+
+    /// The server closed its side of the connection.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.reclaim(now);
+        if self.phase == Phase::Closed {
+            return;
+        }
+        let only_quit = self.pending.iter().all(|p| p.cmd == Cmd::Quit) && !self.pending.is_empty();
+        if only_quit && self.txs.is_empty() && !self.parser.is_mid_reply() {
+            // Servers may close without waiting for us to read their 221.
+            self.pending.clear();
+            self.phase = Phase::Closed;
+        } else {
+            self.fail(ErrorKind::ConnectionClosed);
+        }
+    }
+
+    /// Time has passed: fails the session if the current deadline is past.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.reclaim(now);
+        if self.phase == Phase::Closed {
+            return;
+        }
+        if self.pending.front().is_some_and(|p| p.deadline <= now) {
+            self.fail(ErrorKind::Timeout);
+        }
+    }
+
+    /// The TLS handshake asked for by [`Output::StartTls`] succeeded; the
+    /// client sends EHLO again on the encrypted channel.
+    pub fn handle_tls_established(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.reclaim(now);
+        if self.phase != Phase::TlsHandshake {
+            return Err(UsageError::NotExpectingTls);
+        }
+        self.encrypted = true;
+        self.phase = Phase::Opening;
+        self.caps = None;
+        self.send_hello();
+        Ok(())
+    }
+
+    /// Queues a message; the client asks for its body with
+    /// [`Output::NeedBody`] when its turn comes, and reports how it fared
+    /// with [`Event::Outcome`].
+    pub fn send(&mut self, envelope: Envelope, now: Instant) -> Result<TransactionId, UsageError> {
+        self.reclaim(now);
+        if self.phase == Phase::Closed || self.quit_asked {
+            return Err(UsageError::SessionClosed);
+        }
+        if envelope.recipients.is_empty() {
+            return Err(UsageError::NoRecipients);
+        }
+        let id = TransactionId(self.next_id);
+        self.next_id += 1;
+        let recipients = envelope
+            .recipients
+            .iter()
+            .map(|r| RecipientResult {
+                address: r.address.clone(),
+                rcpt_reply: None,
+                delivery_reply: None,
+            })
+            .collect();
+        self.txs.push_back(Tx {
+            id,
+            envelope,
+            recipients,
+            state: TxState::Queued,
+            outstanding: 0,
+            failure: None,
+            final_reply: None,
+            accepted: 0,
+            bdat: false,
+            ended: false,
+        });
+        self.pump();
+        Ok(id)
+    }
+
+    /// The next chunk of the body asked for by [`Output::NeedBody`];
+    /// `last` ends it. Chunks may have any size, empty ones included; the
+    /// client normalises line ends and dot-stuffs across chunk boundaries.
+    pub fn send_body(&mut self, chunk: &[u8], last: bool, now: Instant) -> Result<(), UsageError> {
+        self.reclaim(now);
+        if self.phase == Phase::Closed || self.body.is_none() {
+            return Err(UsageError::NotExpectingBody);
+        }
+        self.on_body(chunk, last);
+        Ok(())
+    }
+
+    /// Ends the session with QUIT once every queued message is done.
+    pub fn quit(&mut self, now: Instant) {
+        self.reclaim(now);
+        if self.phase != Phase::Closed {
+            self.quit_asked = true;
+            self.pump();
+        }
+    }
+
+    /// Sends NOOP (to keep an idle session alive, or to check it still is).
+    /// Only while the session is idle.
+    pub fn noop(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.simple_command(Cmd::Noop, b"NOOP\r\n", now)
+    }
+
+    /// Sends RSET. Only while the session is idle.
+    pub fn rset(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.simple_command(Cmd::Rset, b"RSET\r\n", now)
+    }
+
+    fn simple_command(&mut self, cmd: Cmd, line: &[u8], now: Instant) -> Result<(), UsageError> {
+        self.reclaim(now);
+        if self.phase != Phase::Open || self.quit_asked || !self.txs.is_empty() {
+            return Err(UsageError::SessionClosed);
+        }
+        self.write_command(cmd, line);
+        Ok(())
+    }
+
+    /// What to do next; see [`Output`]. Call it until it returns
+    /// [`Output::Wait`], [`Output::Ready`] or [`Output::Closed`], draining
+    /// [`poll_event`](Client::poll_event) as you go.
+    pub fn poll_output(&mut self) -> Output<'_> {
+        if self.out_taken {
+            self.out.clear();
+            self.out_taken = false;
+        }
+        if !self.out.is_empty() {
+            self.out_taken = true;
+            return Output::Transmit(&self.out);
+        }
+        if let Some(e) = &self.error {
+            return Output::Closed(Err(e.clone()));
+        }
+        match self.phase {
+            Phase::Closed => return Output::Closed(Ok(())),
+            Phase::TlsHandshake => return Output::StartTls,
+            _ => {}
+        }
+        if let Some(b) = &self.body {
+            let in_flight = self
+                .pending
+                .iter()
+                .filter(|p| matches!(p.cmd, Cmd::Bdat(..)))
+                .count();
+            let limit = if self.pipelining() {
+                MAX_BDAT_IN_FLIGHT
+            } else {
+                1
+            };
+            if in_flight < limit || b.discard {
+                return Output::NeedBody(b.tx);
+            }
+        }
+        match self.pending.front() {
+            Some(p) => Output::Wait(p.deadline),
+            None => Output::Ready,
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Forgets bytes already handed out, and notes the time.
+    fn reclaim(&mut self, now: Instant) {
+        if self.out_taken {
+            self.out.clear();
+            self.out_taken = false;
+        }
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    pub(crate) fn tx(&self, id: TransactionId) -> Option<&Tx> {
+        self.txs.iter().find(|t| t.id == id)
+    }
+
+    pub(crate) fn tx_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
+        self.txs.iter_mut().find(|t| t.id == id)
+    }
+
+    /// True when commands may be pipelined on this session.
+    pub(crate) fn pipelining(&self) -> bool {
+        self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining)
+    }
+
+    /// Writes a whole command line and queues its pending reply.
+    pub(crate) fn write_command(&mut self, cmd: Cmd, line: &[u8]) {
+        let start = self.out.len();
+        self.out.extend_from_slice(line);
+        self.expect(cmd, start);
+    }
+
+    /// Queues the reply for a command just written at `out[start..]`, and
+    /// records the command in the transcript.
+    pub(crate) fn expect(&mut self, cmd: Cmd, start: usize) {
+        let t = &self.config.timeouts;
+        let timeout = match cmd {
+            Cmd::Greeting => t.greeting,
+            Cmd::Mail(_) => t.mail,
+            Cmd::Rcpt(..) => t.rcpt,
+            Cmd::Data(_) => t.data_init,
+            Cmd::Bdat(_, false) => t.data_block,
+            Cmd::DataEnd(_) | Cmd::Delivery(..) | Cmd::Bdat(_, true) => t.data_end,
+            _ => t.command,
+        };
+        self.pending.push_back(Pending {
+            cmd,
+            deadline: self.now + timeout,
+        });
+        if let Some(tx) = cmd.tx().and_then(|id| self.tx_mut(id)) {
+            tx.outstanding += 1;
+        }
+        if self.config.transcript {
+            let line = &self.out[start..];
+            let line = line.strip_suffix(b"\r\n").unwrap_or(line);
+            let text = match cmd {
+                Cmd::AuthLoginUsername | Cmd::AuthLoginPassword => b"<redacted>".to_vec(),
+                Cmd::Auth => {
+                    let verb_len = line.iter().rposition(|&b| b == b' ').unwrap_or(line.len());
+                    [&line[..verb_len], b" <redacted>"].concat()
+                }
+                Cmd::DataEnd(_) | Cmd::Bdat(..) => line.to_vec(),
+                _ => line.to_vec(),
+            };
+            self.transcript(Direction::Client, text);
+        }
+    }
+
+    pub(crate) fn transcript(&mut self, direction: Direction, text: Vec<u8>) {
+        let stage = self.stage();
+        self.events.push_back(Event::Transcript(TranscriptLine {
+            stage,
+            direction,
+            text,
+        }));
+    }
+
+    fn record_reply(&mut self, reply: &crate::reply::Reply) {
+        if !self.config.transcript {
+            return;
+        }
+        let n = reply.line_count();
+        for (i, line) in reply.lines().enumerate() {
+            let mut text = Vec::with_capacity(line.len() + 4);
+            crate::command::push_decimal(&mut text, u64::from(reply.code().value()));
+            text.push(if i + 1 == n { b' ' } else { b'-' });
+            text.extend_from_slice(line);
+            self.transcript(Direction::Server, text);
+        }
+    }
+
+    /// Starts taking the body of `id`.
+    pub(crate) fn begin_body(&mut self, id: TransactionId, mode: BodyMode) {
+        if let Some(tx) = self.tx_mut(id) {
+            tx.state = TxState::Body;
+        }
+        self.body = Some(BodyState {
+            tx: id,
+            encoder: BodyEncoder::new(mode),
+            discard: false,
+            octets: 0,
+        });
+    }
+}

@@ -1,0 +1,149 @@
+//! What the client gives back: the next thing to do ([`Output`]), and what
+//! happened ([`Event`]).
+
+use crate::address::Address;
+use crate::error::{Error, TransactionError};
+use crate::reply::{Reply, write_escaped};
+use crate::stage::Stage;
+use crate::time::Instant;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Names one queued message; handed out by
+/// [`Client::send`](crate::Client::send), in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TransactionId(pub u64);
+
+/// What the caller must do now. Returned by
+/// [`Client::poll_output`](crate::Client::poll_output); call it again after
+/// doing it, until it returns [`Output::Wait`], [`Output::Ready`] or
+/// [`Output::Closed`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Output<'a> {
+    /// Write all these bytes to the connection, then poll again. (They stay
+    /// valid until the next call into the client.)
+    Transmit(&'a [u8]),
+    /// Run the TLS handshake on the connection now, then call
+    /// [`handle_tls_established`](crate::Client::handle_tls_established).
+    /// Nothing is written or read in plaintext meanwhile.
+    StartTls,
+    /// Give the body of this message: call
+    /// [`send_body`](crate::Client::send_body) with the next chunk, with
+    /// `last` set on the final one.
+    NeedBody(TransactionId),
+    /// Read from the connection and pass what arrives to
+    /// [`handle_input`](crate::Client::handle_input) (or
+    /// [`handle_eof`](crate::Client::handle_eof)); if nothing arrives by
+    /// the deadline, call [`handle_timeout`](crate::Client::handle_timeout).
+    Wait(Instant),
+    /// Nothing is in flight: queue a message with
+    /// [`send`](crate::Client::send), or end with
+    /// [`quit`](crate::Client::quit).
+    Ready,
+    /// The session is over: close the connection. `Ok` after a clean QUIT.
+    Closed(Result<(), Error>),
+}
+
+/// Something that happened, drained with
+/// [`Client::poll_event`](crate::Client::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The server's greeting.
+    Greeting(Reply),
+    /// The server's capabilities are known (again, after STARTTLS); read them
+    /// with [`Client::capabilities`](crate::Client::capabilities).
+    Capabilities,
+    /// AUTH succeeded.
+    Authenticated,
+    /// A message is finished, delivered or not.
+    Outcome(Outcome),
+    /// A line of the dialogue (only with `Config::transcript`).
+    Transcript(TranscriptLine),
+}
+
+/// How one message fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Which message.
+    pub id: TransactionId,
+    /// Each recipient, in envelope order.
+    pub recipients: Vec<RecipientResult>,
+    /// The server's reply to the end of data (its text usually holds the
+    /// queue id), or why the message was not accepted.
+    pub result: Result<Reply, TransactionError>,
+}
+
+impl Outcome {
+    /// True when the server took responsibility for the message for at least
+    /// one recipient.
+    pub fn is_delivered(&self) -> bool {
+        self.result.is_ok() && self.recipients.iter().any(RecipientResult::accepted)
+    }
+
+    /// The recipients the message did not reach.
+    pub fn refused(&self) -> impl Iterator<Item = &RecipientResult> {
+        self.recipients.iter().filter(|r| !r.accepted())
+    }
+}
+
+/// What happened to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientResult {
+    /// The recipient.
+    pub address: Address,
+    /// The reply to its RCPT TO; `None` if none came (the message failed
+    /// earlier, or the session ended).
+    pub rcpt_reply: Option<Reply>,
+    /// LMTP only: the delivery reply for this recipient after the data.
+    pub delivery_reply: Option<Reply>,
+}
+
+impl RecipientResult {
+    /// True when RCPT TO was accepted (and, with LMTP, delivery succeeded).
+    pub fn accepted(&self) -> bool {
+        self.rcpt_reply.as_ref().is_some_and(Reply::is_success)
+            && self.delivery_reply.as_ref().is_none_or(Reply::is_success)
+    }
+
+    /// The reply that decided this recipient's fate, if any.
+    pub fn reply(&self) -> Option<&Reply> {
+        match (&self.rcpt_reply, &self.delivery_reply) {
+            (Some(r), _) if !r.is_success() => Some(r),
+            (_, Some(d)) => Some(d),
+            (r, None) => r.as_ref(),
+        }
+    }
+}
+
+/// Who said a transcript line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The client (`C:`).
+    Client,
+    /// The server (`S:`).
+    Server,
+}
+
+/// One line of the dialogue, with credentials replaced by `<redacted>` and
+/// the body summarised by its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptLine {
+    /// The stage it belongs to.
+    pub stage: Stage,
+    /// Who said it.
+    pub direction: Direction,
+    /// The text, without line end.
+    pub text: Vec<u8>,
+}
+
+impl fmt::Display for TranscriptLine {
+    /// `[SetFrom] C: MAIL FROM:<a@b>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = match self.direction {
+            Direction::Client => "C",
+            Direction::Server => "S",
+        };
+        write!(f, "[{}] {who}: ", self.stage)?;
+        write_escaped(f, &self.text)
+    }
+}
