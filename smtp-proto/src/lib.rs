@@ -92,6 +92,8 @@ mod credentials;
 mod envelope;
 mod error;
 mod event;
+#[cfg(feature = "compose")]
+pub mod message;
 pub mod reply;
 mod stage;
 mod time;

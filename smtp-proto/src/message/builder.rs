@@ -1,0 +1,490 @@
+//! The message builder: collects the parts of a message and composes the
+//! RFC 5322 text.
+
+use super::attachment::Attachment;
+use super::composed::Message;
+use super::date;
+use super::error::ComposeError;
+use super::header::{self, HARD_LIMIT, HeaderWriter};
+use super::mailbox::Mailbox;
+use super::mime::{self, BoundaryRng, Part};
+use crate::address::Address;
+use crate::envelope::{BodyType, Envelope};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Builds a MIME message (RFC 5322, 2045-2049) and its envelope.
+///
+/// Setters never fail; every value is checked by [`build`](Self::build),
+/// which returns the first problem as a [`ComposeError`]. The builder has no
+/// clock and no random source: the date is given with [`date`](Self::date)
+/// and 16 bytes of entropy to [`build`](Self::build) (they make the
+/// Message-ID and the MIME boundaries), so the same inputs always give the
+/// same bytes. With the `std` feature, [`build_now`](Self::build_now) reads
+/// the clock and makes the entropy itself.
+///
+/// ```
+/// use smtp_proto::Address;
+/// use smtp_proto::message::{Attachment, Mailbox, MessageBuilder};
+///
+/// let alice = Address::new("alice@example.org").unwrap();
+/// let bob = Address::new("bob@example.org").unwrap();
+/// let message = MessageBuilder::new(Mailbox::new("Alice", alice))
+///     .to(bob)
+///     .subject("Grüße")
+///     .text("Hello Bob!")
+///     .attachment(Attachment::new("data.bin", "application/octet-stream", [0u8, 1, 2]))
+///     .date(1_700_000_000, 60)
+///     .build([42; 16])
+///     .unwrap();
+/// let text = core::str::from_utf8(message.as_bytes()).unwrap();
+/// assert!(text.starts_with("Date: Tue, 14 Nov 2023 23:13:20 +0100\r\n"));
+/// assert!(text.contains("Subject: =?utf-8?B?R3LDvMOfZQ==?=\r\n"));
+/// assert_eq!(message.envelope().recipients.len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct MessageBuilder {
+    from: Mailbox,
+    envelope_from: Option<Address>,
+    reply_to: Vec<Mailbox>,
+    to: Vec<Mailbox>,
+    cc: Vec<Mailbox>,
+    bcc: Vec<Address>,
+    subject: Option<String>,
+    text: Option<String>,
+    html: Option<String>,
+    attachments: Vec<Attachment>,
+    date: Option<(i64, i16)>,
+    message_id: Option<String>,
+}
+
+impl MessageBuilder {
+    /// A message from `from` (an [`Address`] or a [`Mailbox`] with a name).
+    pub fn new(from: impl Into<Mailbox>) -> Self {
+        MessageBuilder {
+            from: from.into(),
+            envelope_from: None,
+            reply_to: Vec::new(),
+            to: Vec::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            subject: None,
+            text: None,
+            html: None,
+            attachments: Vec::new(),
+            date: None,
+            message_id: None,
+        }
+    }
+
+    /// Adds a `To` recipient.
+    pub fn to(mut self, mailbox: impl Into<Mailbox>) -> Self {
+        self.to.push(mailbox.into());
+        self
+    }
+
+    /// Adds a `Cc` recipient.
+    pub fn cc(mut self, mailbox: impl Into<Mailbox>) -> Self {
+        self.cc.push(mailbox.into());
+        self
+    }
+
+    /// Adds a blind recipient: in the envelope only, never in a header.
+    pub fn bcc(mut self, address: Address) -> Self {
+        self.bcc.push(address);
+        self
+    }
+
+    /// Adds a `Reply-To` mailbox.
+    pub fn reply_to(mut self, mailbox: impl Into<Mailbox>) -> Self {
+        self.reply_to.push(mailbox.into());
+        self
+    }
+
+    /// Sets the envelope sender (MAIL FROM), when it is not the `From`
+    /// address (a bounce address, say). It never appears in a header.
+    pub fn envelope_from(mut self, address: Address) -> Self {
+        self.envelope_from = Some(address);
+        self
+    }
+
+    /// Sets the subject. UTF-8 is sent as RFC 2047 encoded-words; CR, LF
+    /// and other control characters but TAB are refused by
+    /// [`build`](Self::build).
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Sets the plain-text body. Its line ends become CRLF, and it ends with
+    /// one.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// Sets the HTML body: with a text body it goes in a
+    /// `multipart/alternative` after it.
+    pub fn html(mut self, html: impl Into<String>) -> Self {
+        self.html = Some(html.into());
+        self
+    }
+
+    /// Adds an attachment (the message becomes `multipart/mixed`).
+    pub fn attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
+
+    /// Sets the `Date`: `unix_seconds` since 1970-01-01 UTC, shown in the
+    /// time zone `tz_offset_minutes` east of UTC (`60` for +0100).
+    pub fn date(mut self, unix_seconds: i64, tz_offset_minutes: i16) -> Self {
+        self.date = Some((unix_seconds, tz_offset_minutes));
+        self
+    }
+
+    /// Sets the `Message-ID` (`left@right`, angle brackets optional)
+    /// instead of making one from the entropy given to
+    /// [`build`](Self::build).
+    pub fn message_id(mut self, id: impl Into<String>) -> Self {
+        self.message_id = Some(id.into());
+        self
+    }
+
+    /// The envelope recipients: the To, Cc and Bcc addresses in that order,
+    /// each once.
+    pub fn envelope_recipients(&self) -> Vec<Address> {
+        let mut out: Vec<Address> = Vec::new();
+        let all = self.to.iter().chain(&self.cc).map(Mailbox::address);
+        for a in all.chain(&self.bcc) {
+            if !out.contains(a) {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
+    /// Composes the message. `entropy` must be fresh for every message: it
+    /// makes the Message-ID (unless one was set) and the MIME boundaries.
+    pub fn build(&self, entropy: [u8; 16]) -> Result<Message, ComposeError> {
+        let (unix, offset) = self.date.ok_or(ComposeError::MissingDate)?;
+        let recipients = self.envelope_recipients();
+        if recipients.is_empty() {
+            return Err(ComposeError::NoRecipients);
+        }
+        let message_id = match &self.message_id {
+            Some(id) => checked_message_id(id)?,
+            None => self.default_message_id(unix, &entropy),
+        };
+
+        let mut out = Vec::new();
+        let mut w = HeaderWriter::new(&mut out, "Date");
+        w.token(&date::format(unix, offset)?);
+        w.finish();
+        mailbox_list(&mut out, "From", core::slice::from_ref(&self.from))?;
+        mailbox_list(&mut out, "Reply-To", &self.reply_to)?;
+        mailbox_list(&mut out, "To", &self.to)?;
+        mailbox_list(&mut out, "Cc", &self.cc)?;
+        if let Some(subject) = &self.subject {
+            let mut w = HeaderWriter::new(&mut out, "Subject");
+            header::unstructured(&mut w, subject)?;
+            w.finish();
+        }
+        let mut w = HeaderWriter::new(&mut out, "Message-ID");
+        w.token(&alloc::format!("<{message_id}>"));
+        w.finish();
+        out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+
+        let root = mime::render(self.body()?, &mut BoundaryRng::new(entropy))?;
+        out.extend_from_slice(&root.headers);
+        if out.split(|&b| b == b'\n').any(|l| l.len() > HARD_LIMIT + 1) {
+            return Err(ComposeError::LineTooLong);
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&root.body);
+
+        let from = self
+            .envelope_from
+            .clone()
+            .unwrap_or_else(|| self.from.address().clone());
+        let mut envelope = Envelope::new(from, recipients);
+        envelope.size = u64::try_from(out.len()).ok();
+        envelope.body_type = BodyType::detect(&out);
+        Ok(Message::new(out, envelope, message_id))
+    }
+
+    /// Composes the message dated now (UTC) unless a date was set, with
+    /// entropy made from the process's random hash keys, the clock and a
+    /// counter.
+    #[cfg(feature = "std")]
+    pub fn build_now(&self) -> Result<Message, ComposeError> {
+        let now = date::now_unix();
+        let mut builder = self.clone();
+        if builder.date.is_none() {
+            builder.date = Some((now, 0));
+        }
+        builder.build(std_entropy())
+    }
+
+    /// The body: text, HTML or both as alternatives, and the attachments
+    /// after it in a `multipart/mixed`.
+    fn body(&self) -> Result<Part, ComposeError> {
+        let content = match (&self.text, &self.html) {
+            (Some(t), Some(h)) => Part::Multipart {
+                subtype: "alternative",
+                parts: vec![mime::text("plain", t), mime::text("html", h)],
+            },
+            (None, Some(h)) => mime::text("html", h),
+            (Some(t), None) => mime::text("plain", t),
+            (None, None) => mime::text("plain", ""),
+        };
+        if self.attachments.is_empty() {
+            return Ok(content);
+        }
+        let mut parts = Vec::with_capacity(self.attachments.len() + 1);
+        parts.push(content);
+        for a in &self.attachments {
+            parts.push(mime::attachment(a)?);
+        }
+        Ok(Part::Multipart {
+            subtype: "mixed",
+            parts,
+        })
+    }
+
+    /// `<hex of entropy>.<unix time>@<domain of From>` (or `@localhost`
+    /// when that domain is not an ASCII dot-atom).
+    fn default_message_id(&self, unix: i64, entropy: &[u8; 16]) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = String::with_capacity(80);
+        for &b in entropy {
+            for n in [b >> 4, b & 15] {
+                id.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
+            }
+        }
+        let domain = self
+            .from
+            .address()
+            .as_str()
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .filter(|d| header::ascii_dot_atom(d))
+            .unwrap_or("localhost");
+        id.push_str(&alloc::format!(".{unix}@{domain}"));
+        id
+    }
+}
+
+/// Writes `name: a, b, ...` (nothing for an empty list).
+fn mailbox_list(out: &mut Vec<u8>, name: &str, list: &[Mailbox]) -> Result<(), ComposeError> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let mut w = HeaderWriter::new(out, name);
+    let n = list.len();
+    for (i, m) in list.iter().enumerate() {
+        let suffix = if i + 1 < n { "," } else { "" };
+        header::mailbox(&mut w, m.name(), m.address(), suffix)?;
+    }
+    w.finish();
+    Ok(())
+}
+
+/// A Message-ID given by the caller, without its brackets, if it is
+/// `dot-atom@dot-atom` (or `dot-atom@[literal]`) in ASCII.
+fn checked_message_id(id: &str) -> Result<String, ComposeError> {
+    let bare = id
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(id);
+    let ok = bare.len() <= 250
+        && bare.split_once('@').is_some_and(|(l, r)| {
+            let literal = r
+                .strip_prefix('[')
+                .and_then(|d| d.strip_suffix(']'))
+                .is_some_and(|d| {
+                    d.bytes()
+                        .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'))
+                });
+            header::ascii_dot_atom(l) && (literal || header::ascii_dot_atom(r))
+        });
+    if ok {
+        Ok(String::from(bare))
+    } else {
+        Err(ComposeError::InvalidMessageId(String::from(id)))
+    }
+}
+
+/// 16 bytes for [`MessageBuilder::build_now`]: std has no random source, but
+/// each `RandomState` is seeded from the OS once per thread and then
+/// stepped, so hashing the clock and a process-wide counter with fresh ones
+/// gives values unique to this message.
+#[cfg(feature = "std")]
+fn std_entropy() -> [u8; 16] {
+    use core::hash::{BuildHasher, Hasher};
+    use core::sync::atomic::{AtomicU64, Ordering};
+    use std::collections::hash_map::RandomState;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut out = [0u8; 16];
+    for (i, half) in out.chunks_mut(8).enumerate() {
+        let mut h = RandomState::new().build_hasher();
+        h.write_usize(i);
+        h.write_u64(count);
+        h.write_u128(nanos);
+        for (d, s) in half.iter_mut().zip(h.finish().to_le_bytes()) {
+            *d = s;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> Address {
+        Address::new(s).unwrap()
+    }
+
+    fn base() -> MessageBuilder {
+        MessageBuilder::new(addr("a@example.org"))
+            .to(addr("b@example.org"))
+            .date(0, 0)
+    }
+
+    #[test]
+    fn needs_date_and_recipient() {
+        let b = MessageBuilder::new(addr("a@example.org")).to(addr("b@example.org"));
+        assert_eq!(b.build([0; 16]).unwrap_err(), ComposeError::MissingDate);
+        let b = MessageBuilder::new(addr("a@example.org")).date(0, 0);
+        assert_eq!(b.build([0; 16]).unwrap_err(), ComposeError::NoRecipients);
+        assert!(base().build([0; 16]).is_ok());
+    }
+
+    #[test]
+    fn recipients_deduplicated_bcc_hidden() {
+        let b = base()
+            .cc(addr("c@example.org"))
+            .cc(addr("b@example.org"))
+            .bcc(addr("hidden@example.org"))
+            .bcc(addr("c@example.org"));
+        assert_eq!(
+            b.envelope_recipients(),
+            [
+                addr("b@example.org"),
+                addr("c@example.org"),
+                addr("hidden@example.org")
+            ]
+        );
+        let m = b.build([0; 16]).unwrap();
+        let text = core::str::from_utf8(m.as_bytes()).unwrap();
+        assert!(!text.contains("hidden"));
+        assert!(!text.to_ascii_lowercase().contains("bcc"));
+        assert_eq!(m.envelope().recipients.len(), 3);
+    }
+
+    #[test]
+    fn message_ids() {
+        let m = base().build([0xab; 16]).unwrap();
+        assert_eq!(
+            m.message_id(),
+            "abababababababababababababababab.0@example.org"
+        );
+        let m = base().message_id("<x.y@z>").build([0; 16]).unwrap();
+        assert_eq!(m.message_id(), "x.y@z");
+        for bad in ["x", "x@", "@y", "a b@c", "a@b\r\nX: y", "<a@b", "a..b@c"] {
+            assert_eq!(
+                base().message_id(bad).build([0; 16]).unwrap_err(),
+                ComposeError::InvalidMessageId(bad.into())
+            );
+        }
+        let m = MessageBuilder::new(addr("a@例子.中国"))
+            .to(addr("b@example.org"))
+            .date(0, 0)
+            .build([0; 16])
+            .unwrap();
+        assert!(m.message_id().ends_with("@localhost"));
+    }
+
+    #[test]
+    fn envelope_and_smtputf8() {
+        let m = base().build([0; 16]).unwrap();
+        assert_eq!(m.envelope().body_type, BodyType::SevenBit);
+        assert_eq!(m.envelope().size, Some(m.as_bytes().len() as u64));
+        assert!(!m.needs_smtputf8());
+        let m = base().to(addr("用户@例子.中国")).build([0; 16]).unwrap();
+        assert_eq!(m.envelope().body_type, BodyType::EightBitMime);
+        assert!(m.needs_smtputf8());
+        assert!(m.envelope().needs_smtputf8());
+        // A UTF-8 Reply-To is not in the envelope, but the message needs SMTPUTF8.
+        let m = base()
+            .reply_to(addr("用户@例子.中国"))
+            .build([0; 16])
+            .unwrap();
+        assert!(m.needs_smtputf8());
+        assert!(!m.envelope().needs_smtputf8());
+        let m = base()
+            .envelope_from(addr("bounce@example.org"))
+            .build([0; 16])
+            .unwrap();
+        assert_eq!(m.envelope().from, addr("bounce@example.org"));
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        let err = base().subject("hi\r\nBcc: x@y").build([0; 16]).unwrap_err();
+        assert!(matches!(
+            err,
+            ComposeError::ForbiddenCharacter { ch: '\r', .. }
+        ));
+        let err = base()
+            .attachment(Attachment::new("a\nb", "text/plain", "x"))
+            .build([0; 16])
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ComposeError::ForbiddenCharacter { ch: '\n', .. }
+        ));
+        let err = base()
+            .attachment(Attachment::new("a", "text", "x"))
+            .build([0; 16])
+            .unwrap_err();
+        assert_eq!(err, ComposeError::InvalidContentType("text".into()));
+        let err = MessageBuilder::new(Address::null())
+            .to(addr("b@example.org"))
+            .date(0, 0)
+            .build([0; 16])
+            .unwrap_err();
+        assert_eq!(err, ComposeError::InvalidAddress(Address::null()));
+        let err = base().date(i64::MAX, 0).build([0; 16]).unwrap_err();
+        assert_eq!(err, ComposeError::DateOutOfRange);
+    }
+
+    #[test]
+    fn no_top_level_transfer_encoding_on_multipart() {
+        let m = base()
+            .text("é")
+            .html("<b>é</b>")
+            .attachment(Attachment::new("x", "application/octet-stream", [0xff]))
+            .build([0; 16])
+            .unwrap();
+        let text = core::str::from_utf8(m.as_bytes()).unwrap();
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("Content-Type: multipart/mixed;"));
+        assert!(!head.contains("Content-Transfer-Encoding"));
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn build_now_differs() {
+        let b = MessageBuilder::new(addr("a@example.org")).to(addr("b@example.org"));
+        let x = b.build_now().unwrap();
+        let y = b.build_now().unwrap();
+        assert_ne!(x.message_id(), y.message_id());
+    }
+}
