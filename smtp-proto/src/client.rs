@@ -481,20 +481,20 @@ impl Client {
                     let verb_len = line.iter().rposition(|&b| b == b' ').unwrap_or(line.len());
                     [&line[..verb_len], b" <redacted>"].concat()
                 }
-                Cmd::DataEnd(_) | Cmd::Bdat(..) => line.to_vec(),
                 _ => line.to_vec(),
             };
-            self.transcript(Direction::Client, text);
+            self.transcript(cmd.stage(), Direction::Client, text);
         }
     }
 
-    pub(crate) fn transcript(&mut self, direction: Direction, text: Vec<u8>) {
-        let stage = self.stage();
-        self.events.push_back(Event::Transcript(TranscriptLine {
-            stage,
-            direction,
-            text,
-        }));
+    pub(crate) fn transcript(&mut self, stage: Stage, direction: Direction, text: Vec<u8>) {
+        if !text.is_empty() || direction == Direction::Server {
+            self.events.push_back(Event::Transcript(TranscriptLine {
+                stage,
+                direction,
+                text,
+            }));
+        }
     }
 
     fn record_reply(&mut self, reply: &crate::reply::Reply) {
@@ -507,7 +507,8 @@ impl Client {
             crate::command::push_decimal(&mut text, u64::from(reply.code().value()));
             text.push(if i + 1 == n { b' ' } else { b'-' });
             text.extend_from_slice(line);
-            self.transcript(Direction::Server, text);
+            // A reply belongs to the stage of the command it answers.
+            self.transcript(self.stage(), Direction::Server, text);
         }
     }
 

@@ -12,6 +12,7 @@ use crate::envelope::BodyType;
 use crate::error::{Error, ErrorKind, ProtocolError, TransactionError};
 use crate::event::{Direction, Event, Outcome, TransactionId};
 use crate::reply::{Reply, ReplyClass};
+use crate::stage::Stage;
 use alloc::vec::Vec;
 
 impl Client {
@@ -292,7 +293,12 @@ impl Client {
             if let Err(e) = result {
                 // Part of the body may be out: the only safe end is to drop
                 // the connection, so the server discards the message.
-                return self.fail(ErrorKind::Body(e));
+                let stage = if mode == BodyMode::Data {
+                    Stage::SendData
+                } else {
+                    Stage::Bdat
+                };
+                return self.fail_at(stage, ErrorKind::Body(e));
             }
         }
         if !last {
@@ -301,7 +307,12 @@ impl Client {
         }
         if self.config.transcript {
             let text = alloc::format!("<{} octets of message data>", body.octets).into_bytes();
-            self.transcript(Direction::Client, text);
+            let stage = if body.encoder.mode() == BodyMode::Data {
+                Stage::SendData
+            } else {
+                Stage::Bdat
+            };
+            self.transcript(stage, Direction::Client, text);
         }
         if body.encoder.mode() == BodyMode::Data && !body.discard {
             self.expect_data_end(id);
@@ -320,7 +331,7 @@ impl Client {
         self.config.transcript = transcript;
         if transcript {
             let line = self.out[start..header_end - 2].to_vec();
-            self.transcript(Direction::Client, line);
+            self.transcript(Stage::Bdat, Direction::Client, line);
         }
     }
 
@@ -380,7 +391,9 @@ impl Client {
             (None, None) => Err(TransactionError::NoRecipientAccepted),
         };
         let later_started = self.txs.iter().any(|t| t.state != TxState::Queued);
-        if result.is_err() && !tx.ended && !later_started && self.phase == Phase::Open {
+        let quitting = self.pending.iter().any(|p| p.cmd == Cmd::Quit);
+        if result.is_err() && !tx.ended && !later_started && !quitting && self.phase == Phase::Open
+        {
             self.write_command(Cmd::Rset, b"RSET\r\n");
         }
         self.events.push_back(Event::Outcome(Outcome {
@@ -409,7 +422,9 @@ impl Client {
             let id = self.txs[pos].id;
             self.start_transaction(id);
         }
-        let done = self.txs.is_empty() && self.body.is_none();
+        // Every message has had its body sent (QUIT may follow the last end
+        // of data in the same write when pipelining).
+        let done = self.txs.iter().all(|t| t.state == TxState::Ending) && self.body.is_none();
         let quit_sent = self.pending.iter().any(|p| p.cmd == Cmd::Quit);
         if self.quit_asked && done && !quit_sent && (self.pipelining() || self.pending.is_empty()) {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
@@ -536,17 +551,17 @@ impl Client {
                 return self.write_command(Cmd::StartTls, b"STARTTLS\r\n");
             }
             if policy == TlsPolicy::Required {
-                return self.fail(ErrorKind::TlsUnavailable);
+                return self.fail_at(Stage::Helo, ErrorKind::TlsUnavailable);
             }
         }
         let Some(creds) = self.config.credentials.clone() else {
             return self.open();
         };
         if !self.encrypted && !self.config.allow_plaintext_auth {
-            return self.fail(ErrorKind::AuthRequiresTls);
+            return self.fail_at(Stage::Helo, ErrorKind::AuthRequiresTls);
         }
         let Some(mechanism) = self.auth_mechanism() else {
-            return self.fail(ErrorKind::AuthUnavailable);
+            return self.fail_at(Stage::Helo, ErrorKind::AuthUnavailable);
         };
         let mut line = Vec::new();
         match mechanism {
@@ -613,7 +628,7 @@ impl Client {
 
     /// Ends the session: every message not yet accepted is reported not
     /// sent. The error is sticky.
-    pub(crate) fn fail_at(&mut self, stage: crate::stage::Stage, kind: ErrorKind) {
+    pub(crate) fn fail_at(&mut self, stage: Stage, kind: ErrorKind) {
         if self.phase == Phase::Closed {
             return;
         }
@@ -633,7 +648,7 @@ impl Client {
         if polite {
             self.out.extend_from_slice(b"QUIT\r\n");
             if self.config.transcript {
-                self.transcript(Direction::Client, b"QUIT".to_vec());
+                self.transcript(Stage::Quit, Direction::Client, b"QUIT".to_vec());
             }
         }
         self.pending.clear();
