@@ -25,6 +25,8 @@ pub(crate) struct HeaderWriter<'a> {
     out: &'a mut Vec<u8>,
     line_len: usize,
     first: bool,
+    /// The current line holds an encoded-word, so it is kept within 76.
+    line_encoded: bool,
 }
 
 impl<'a> HeaderWriter<'a> {
@@ -36,17 +38,24 @@ impl<'a> HeaderWriter<'a> {
             out,
             line_len: name.len() + 1,
             first: true,
+            line_encoded: false,
         }
     }
 
     fn fold(&mut self) {
         self.out.extend_from_slice(b"\r\n");
         self.line_len = 0;
+        self.line_encoded = false;
     }
 
     /// Writes a space (or a fold) and then `t`, which is never split.
     pub(crate) fn token(&mut self, t: &str) {
-        if !self.first && self.line_len + 1 + t.len() > SOFT_LIMIT {
+        let limit = if self.line_encoded {
+            ENCODED_LINE_LIMIT
+        } else {
+            SOFT_LIMIT
+        };
+        if !self.first && self.line_len + 1 + t.len() > limit {
             self.fold();
         }
         self.out.push(b' ');
@@ -72,6 +81,7 @@ impl<'a> HeaderWriter<'a> {
             self.out.push(b' ');
             self.out.extend_from_slice(word.as_bytes());
             self.line_len += 1 + word.len();
+            self.line_encoded = true;
             if rest.is_empty() {
                 self.out.extend_from_slice(suffix.as_bytes());
                 self.line_len += suffix.len();
@@ -224,8 +234,9 @@ pub(crate) fn token_char(b: u8) -> bool {
 }
 
 /// Writes `value` followed by `; name=value` parameters. A parameter value
-/// that is short printable ASCII goes as a token or quoted; any other is percent-encoded
-/// (RFC 2231), split into numbered continuations when long.
+/// of letters, digits and `-` goes bare, other short printable ASCII is
+/// quoted, and any other is percent-encoded (RFC 2231), split into
+/// numbered continuations when long.
 pub(crate) fn with_params(w: &mut HeaderWriter<'_>, value: &str, params: &[(&str, &str)]) {
     let sep = |last: bool| if last { "" } else { ";" };
     w.token(&alloc::format!("{value}{}", sep(params.is_empty())));
@@ -233,7 +244,8 @@ pub(crate) fn with_params(w: &mut HeaderWriter<'_>, value: &str, params: &[(&str
     while let Some((name, val)) = iter.next() {
         let end = sep(iter.peek().is_none());
         let quotable = val.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
-        if !val.is_empty() && val.bytes().all(token_char) && val.len() <= MAX_RAW_WORD {
+        let bare = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+        if !val.is_empty() && val.bytes().all(bare) && val.len() <= MAX_RAW_WORD {
             w.token(&alloc::format!("{name}={val}{end}"));
             continue;
         }
