@@ -155,7 +155,7 @@ pub struct Client {
 
 /// How many BDAT chunks may await their replies at once (pipelined), so a
 /// server that stops reading cannot make both sides block on writes.
-pub(crate) const MAX_BDAT_IN_FLIGHT: usize = 8;
+pub(crate) const MAX_BDAT_IN_FLIGHT: usize = 32;
 
 impl Client {
     /// A client for a connection opened at `now`; it first waits for the

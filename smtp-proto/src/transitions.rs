@@ -408,10 +408,7 @@ impl Client {
         if self.phase != Phase::Open {
             return;
         }
-        loop {
-            let Some(pos) = self.txs.iter().position(|t| t.state == TxState::Queued) else {
-                break;
-            };
+        while let Some(pos) = self.txs.iter().position(|t| t.state == TxState::Queued) {
             let busy = self
                 .txs
                 .iter()

@@ -383,6 +383,8 @@ impl Scenario {
             events: vec![],
             quit: self.no_quit,
             last: Last::Other,
+            cursor: BTreeMap::new(),
+            plans: BTreeMap::new(),
         };
         let mut expected: Vec<u8> = vec![];
         let check = |d: &mut Driver, expected: &mut Vec<u8>, at: &str| {
@@ -673,6 +675,9 @@ struct Driver {
     events: Vec<Event>,
     quit: bool,
     last: Last,
+    /// How many chunks of each body were given.
+    cursor: BTreeMap<TransactionId, usize>,
+    plans: BTreeMap<TransactionId, Vec<usize>>,
 }
 
 impl Driver {
@@ -697,24 +702,23 @@ impl Driver {
                     self.wire.extend_from_slice(bytes);
                 }
                 Output::NeedBody(id) => {
-                    let (bytes, sizes) = body(id, client_uses_bdat(client));
-                    let mut at = 0;
-                    let n = sizes.len();
-                    for (i, size) in sizes.into_iter().enumerate() {
-                        if client.is_closed() {
-                            // The client gave up on the body (it is invalid).
-                            at = bytes.len();
-                            break;
-                        }
-                        client
-                            .send_body(&bytes[at..at + size], i + 1 == n, now)
-                            .expect("send_body");
-                        at += size;
-                    }
-                    if n == 0 {
-                        client.send_body(&[], true, now).expect("send_body");
-                    }
-                    assert_eq!(at, bytes.len(), "chunk sizes must add up to the body");
+                    // One chunk per request, as a streaming caller would.
+                    let (bytes, fresh) = body(id, client_uses_bdat(client));
+                    // The cut is chosen once per message.
+                    let sizes = self.plans.entry(id).or_insert(fresh).clone();
+                    assert_eq!(
+                        sizes.iter().sum::<usize>(),
+                        bytes.len(),
+                        "chunk sizes must add up to the body"
+                    );
+                    let cursor = self.cursor.entry(id).or_insert(0);
+                    let (at, i) = (sizes[..*cursor].iter().sum::<usize>(), *cursor);
+                    let last = i + 1 >= sizes.len();
+                    let size = sizes.get(i).copied().unwrap_or(0);
+                    *cursor += 1;
+                    client
+                        .send_body(&bytes[at..at + size], last, now)
+                        .expect("send_body");
                 }
                 Output::Ready if !self.quit => {
                     self.quit = true;
