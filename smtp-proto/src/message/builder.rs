@@ -21,8 +21,8 @@ use alloc::vec::Vec;
 /// clock and no random source: the date is given with [`date`](Self::date)
 /// and 16 bytes of entropy to [`build`](Self::build) (they make the
 /// Message-ID and the MIME boundaries), so the same inputs always give the
-/// same bytes. With the `std` feature, [`build_now`](Self::build_now) reads
-/// the clock and makes the entropy itself.
+/// same bytes. With the `std` feature, `build_now` reads the clock and makes
+/// the entropy itself.
 ///
 /// ```
 /// use smtp_proto::Address;
@@ -165,12 +165,33 @@ impl MessageBuilder {
         out
     }
 
+    /// The envelope to send the message with: the envelope sender (or the
+    /// From address), [`envelope_recipients`](Self::envelope_recipients),
+    /// and `BODY=8BITMIME` when a header will hold a UTF-8 address (the body
+    /// itself is always 7-bit). The size is known only after
+    /// [`build`](Self::build), whose [`Message::envelope`] has it too.
+    pub fn envelope(&self) -> Envelope {
+        let from = self
+            .envelope_from
+            .clone()
+            .unwrap_or_else(|| self.from.address().clone());
+        let mut envelope = Envelope::new(from, self.envelope_recipients());
+        let mut in_headers = core::iter::once(&self.from)
+            .chain(&self.reply_to)
+            .chain(&self.to)
+            .chain(&self.cc);
+        if in_headers.any(|m| m.address().needs_smtputf8()) {
+            envelope.body_type = BodyType::EightBitMime;
+        }
+        envelope
+    }
+
     /// Composes the message. `entropy` must be fresh for every message: it
     /// makes the Message-ID (unless one was set) and the MIME boundaries.
     pub fn build(&self, entropy: [u8; 16]) -> Result<Message, ComposeError> {
         let (unix, offset) = self.date.ok_or(ComposeError::MissingDate)?;
-        let recipients = self.envelope_recipients();
-        if recipients.is_empty() {
+        let mut envelope = self.envelope();
+        if envelope.recipients.is_empty() {
             return Err(ComposeError::NoRecipients);
         }
         let message_id = match &self.message_id {
@@ -204,11 +225,6 @@ impl MessageBuilder {
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&root.body);
 
-        let from = self
-            .envelope_from
-            .clone()
-            .unwrap_or_else(|| self.from.address().clone());
-        let mut envelope = Envelope::new(from, recipients);
         envelope.size = u64::try_from(out.len()).ok();
         envelope.body_type = BodyType::detect(&out);
         Ok(Message::new(out, envelope, message_id))
@@ -417,15 +433,18 @@ mod tests {
         assert_eq!(m.envelope().body_type, BodyType::SevenBit);
         assert_eq!(m.envelope().size, Some(m.as_bytes().len() as u64));
         assert!(!m.needs_smtputf8());
-        let m = base().to(addr("用户@例子.中国")).build([0; 16]).unwrap();
+        assert_eq!(base().envelope().body_type, BodyType::SevenBit);
+        let b = base().to(addr("用户@例子.中国"));
+        assert_eq!(b.envelope().body_type, BodyType::EightBitMime);
+        assert_eq!(b.envelope().size, None);
+        let m = b.build([0; 16]).unwrap();
         assert_eq!(m.envelope().body_type, BodyType::EightBitMime);
         assert!(m.needs_smtputf8());
         assert!(m.envelope().needs_smtputf8());
         // A UTF-8 Reply-To is not in the envelope, but the message needs SMTPUTF8.
-        let m = base()
-            .reply_to(addr("用户@例子.中国"))
-            .build([0; 16])
-            .unwrap();
+        let b = base().reply_to(addr("用户@例子.中国"));
+        assert_eq!(b.envelope().body_type, BodyType::EightBitMime);
+        let m = b.build([0; 16]).unwrap();
         assert!(m.needs_smtputf8());
         assert!(!m.envelope().needs_smtputf8());
         let m = base()
@@ -477,6 +496,58 @@ mod tests {
         let (head, _) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.contains("Content-Type: multipart/mixed;"));
         assert!(!head.contains("Content-Transfer-Encoding"));
+    }
+
+    #[test]
+    fn html_only_and_nameless_attachment() {
+        let m = base().html("<p>x</p>").build([0; 16]).unwrap();
+        let text = core::str::from_utf8(m.as_bytes()).unwrap();
+        assert!(text.contains("Content-Type: text/html; charset=utf-8\r\n"));
+        assert!(!text.contains("multipart"));
+        let m = base()
+            .attachment(Attachment::new("", "application/pdf", "%PDF"))
+            .build([0; 16])
+            .unwrap();
+        let text = core::str::from_utf8(m.as_bytes()).unwrap();
+        assert!(
+            text.contains("Content-Type: application/pdf\r\nContent-Disposition: attachment\r\n")
+        );
+        // No text given: an empty text/plain part comes first.
+        assert!(text.contains("Content-Type: text/plain; charset=utf-8\r\n"));
+    }
+
+    #[test]
+    fn longest_address_stays_within_998() {
+        let local = "x".repeat(240);
+        let long = addr(&alloc::format!("{local}@example.org"));
+        let m = base()
+            .to(Mailbox::new(
+                "A Name That Is Rather Long Indeed",
+                long.clone(),
+            ))
+            .cc(long)
+            .build([0; 16])
+            .unwrap();
+        let text = core::str::from_utf8(m.as_bytes()).unwrap();
+        assert!(text.split("\r\n").all(|l| l.len() <= HARD_LIMIT));
+        assert!(text.contains(&alloc::format!("\r\n <{local}@example.org>")));
+    }
+
+    #[test]
+    fn error_messages() {
+        let e = ComposeError::ForbiddenCharacter {
+            field: super::super::Field::Subject,
+            ch: '\n',
+        };
+        assert_eq!(
+            alloc::string::ToString::to_string(&e),
+            "subject contains the control character '\\n'"
+        );
+        let e = ComposeError::InvalidAddress(Address::null());
+        assert_eq!(
+            alloc::string::ToString::to_string(&e),
+            "address <> cannot be used in a header"
+        );
     }
 
     #[cfg(feature = "std")]

@@ -214,7 +214,7 @@ impl BoundaryRng {
 const BOUNDARY_TRIES: usize = 16;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Chooses the boundaries, innermost first, each absent from everything its

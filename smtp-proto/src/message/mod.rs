@@ -6,7 +6,7 @@
 //! Like the rest of the crate it does no I/O and reads no clock: the date
 //! and 16 bytes of entropy (for the Message-ID and the MIME boundaries) are
 //! inputs, so the output is reproducible. With the `std` feature,
-//! [`MessageBuilder::build_now`] supplies both.
+//! `MessageBuilder::build_now` supplies both.
 //!
 //! What the output always holds to:
 //!
