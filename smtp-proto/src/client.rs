@@ -131,7 +131,6 @@ pub(crate) struct BodyState {
 }
 
 /// The sans-IO SMTP client. See the [crate docs](crate) for the drain loop.
-#[derive(Debug)]
 pub struct Client {
     pub(crate) config: Config,
     pub(crate) parser: ReplyParser,
@@ -156,6 +155,21 @@ pub struct Client {
 /// How many BDAT chunks may await their replies at once (pipelined), so a
 /// server that stops reading cannot make both sides block on writes.
 pub(crate) const MAX_BDAT_IN_FLIGHT: usize = 32;
+
+impl core::fmt::Debug for Client {
+    /// Shows where the session is, never the buffers (they may hold
+    /// credentials on their way out).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("stage", &self.stage())
+            .field("encrypted", &self.encrypted)
+            .field("capabilities", &self.caps)
+            .field("awaiting_replies", &self.pending.len())
+            .field("messages", &self.txs.len())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Client {
     /// A client for a connection opened at `now`; it first waits for the
@@ -368,8 +382,11 @@ impl Client {
 
     fn simple_command(&mut self, cmd: Cmd, line: &[u8], now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.phase != Phase::Open || self.quit_asked || !self.txs.is_empty() {
+        if self.phase == Phase::Closed || self.quit_asked {
             return Err(UsageError::SessionClosed);
+        }
+        if self.phase != Phase::Open || !self.txs.is_empty() || !self.pending.is_empty() {
+            return Err(UsageError::Busy);
         }
         self.write_command(cmd, line);
         Ok(())

@@ -103,6 +103,9 @@ pub struct Envelope {
     /// REQUIRETLS (RFC 8689): send only over an encrypted session to a
     /// server that offers REQUIRETLS.
     pub require_tls: bool,
+    /// Declare SMTPUTF8 even with ASCII addresses: the message's headers
+    /// hold UTF-8 addresses (RFC 6532).
+    pub smtputf8: bool,
 }
 
 impl Envelope {
@@ -117,12 +120,16 @@ impl Envelope {
             dsn_envid: None,
             require_dsn: false,
             require_tls: false,
+            smtputf8: false,
         }
     }
 
-    /// True when an address is not ASCII, so SMTPUTF8 is needed.
+    /// True when SMTPUTF8 is needed: an address is not ASCII, or
+    /// [`Envelope::smtputf8`] is set.
     pub fn needs_smtputf8(&self) -> bool {
-        self.from.needs_smtputf8() || self.recipients.iter().any(|r| r.address.needs_smtputf8())
+        self.smtputf8
+            || self.from.needs_smtputf8()
+            || self.recipients.iter().any(|r| r.address.needs_smtputf8())
     }
 
     /// True when a DSN parameter is set.

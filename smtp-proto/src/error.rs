@@ -217,6 +217,8 @@ pub enum UsageError {
     SessionClosed,
     /// A message was queued with no recipient.
     NoRecipients,
+    /// NOOP or RSET was asked for while commands or messages are in flight.
+    Busy,
     /// A value is not valid in a command.
     InvalidInput(InvalidInput),
 }
@@ -232,6 +234,9 @@ impl fmt::Display for UsageError {
             }
             UsageError::SessionClosed => f.write_str("the session is closed"),
             UsageError::NoRecipients => f.write_str("a message needs at least one recipient"),
+            UsageError::Busy => {
+                f.write_str("the session is busy; NOOP and RSET need an idle session")
+            }
             UsageError::InvalidInput(e) => write!(f, "invalid input: {e}"),
         }
     }

@@ -18,7 +18,7 @@ pub struct TransactionId(pub u64);
 /// [`Client::poll_output`](crate::Client::poll_output); call it again after
 /// doing it, until it returns [`Output::Wait`], [`Output::Ready`] or
 /// [`Output::Closed`].
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub enum Output<'a> {
     /// Write all these bytes to the connection, then poll again. (They stay
     /// valid until the next call into the client.)
@@ -42,6 +42,21 @@ pub enum Output<'a> {
     Ready,
     /// The session is over: close the connection. `Ok` after a clean QUIT.
     Closed(Result<(), Error>),
+}
+
+impl fmt::Debug for Output<'_> {
+    /// Shows the size of bytes to transmit, not the bytes: they may carry
+    /// credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Transmit(b) => write!(f, "Transmit(<{} bytes>)", b.len()),
+            Output::StartTls => f.write_str("StartTls"),
+            Output::NeedBody(id) => write!(f, "NeedBody({id:?})"),
+            Output::Wait(t) => write!(f, "Wait({t:?})"),
+            Output::Ready => f.write_str("Ready"),
+            Output::Closed(r) => write!(f, "Closed({r:?})"),
+        }
+    }
 }
 
 /// Something that happened, drained with

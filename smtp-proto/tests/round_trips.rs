@@ -164,3 +164,39 @@ fn without_pipelining_every_command_waits() {
     // greeting, EHLO, then MAIL, RCPT, DATA, end of data per message, QUIT
     assert_eq!(waits, 2 + 4 * n + 1);
 }
+
+#[test]
+fn debug_output_never_shows_credentials() {
+    use smtp_proto::Credentials;
+    let now = Instant::ZERO;
+    let config = Config {
+        credentials: Some(Credentials::password("me@example.org", "hunter2-pw")),
+        implicit_tls: true,
+        ..Config::default()
+    };
+    let mut client = Client::new(config.clone(), now);
+    client.handle_input(b"220 x\r\n", now);
+    while let Output::Transmit(_) = client.poll_output() {}
+    client.handle_input(b"250-x\r\n250 AUTH PLAIN\r\n", now);
+    // The AUTH line is now in the client's output buffer.
+    let shown_client = format!("{client:?} {config:?}");
+    let debug = format!("{shown_client} {:?}", client.poll_output());
+    for secret in [
+        "hunter2-pw",
+        "aHVudGVyMi1wdw",
+        "AG1lQGV4YW1wbGUub3JnAGh1bnRlcjItcHc",
+    ] {
+        assert!(!debug.contains(secret), "secret in Debug output: {debug}");
+    }
+    assert!(debug.contains("Transmit(<"), "{debug}");
+    let mut client = Client::new(config, now);
+    client.handle_input(b"220 x\r\n", now);
+    while let Output::Transmit(_) = client.poll_output() {}
+    client.handle_input(b"250-x\r\n250 AUTH PLAIN\r\n", now);
+    match client.poll_output() {
+        Output::Transmit(bytes) => {
+            assert!(bytes.starts_with(b"AUTH PLAIN AG1lQGV4YW1wbGUub3JnAGh1bnRlcjItcHc"))
+        }
+        other => panic!("expected the AUTH line, got {other:?}"),
+    }
+}

@@ -167,8 +167,8 @@ impl MessageBuilder {
 
     /// The envelope to send the message with: the envelope sender (or the
     /// From address), [`envelope_recipients`](Self::envelope_recipients),
-    /// and `BODY=8BITMIME` when a header will hold a UTF-8 address (the body
-    /// itself is always 7-bit). The size is known only after
+    /// and `BODY=8BITMIME` with SMTPUTF8 when a header will hold a UTF-8
+    /// address (the body itself is always 7-bit). The size is known only after
     /// [`build`](Self::build), whose [`Message::envelope`] has it too.
     pub fn envelope(&self) -> Envelope {
         let from = self
@@ -182,6 +182,7 @@ impl MessageBuilder {
             .chain(&self.cc);
         if in_headers.any(|m| m.address().needs_smtputf8()) {
             envelope.body_type = BodyType::EightBitMime;
+            envelope.smtputf8 = true;
         }
         envelope
     }
@@ -446,7 +447,10 @@ mod tests {
         assert_eq!(b.envelope().body_type, BodyType::EightBitMime);
         let m = b.build([0; 16]).unwrap();
         assert!(m.needs_smtputf8());
-        assert!(!m.envelope().needs_smtputf8());
+        assert!(
+            m.envelope().needs_smtputf8(),
+            "the envelope declares SMTPUTF8 for UTF-8 headers"
+        );
         let m = base()
             .envelope_from(addr("bounce@example.org"))
             .build([0; 16])

@@ -51,9 +51,8 @@ impl Message {
     }
 
     /// True when the message needs SMTPUTF8: an envelope address is UTF-8,
-    /// or a header holds a UTF-8 address (RFC 6532). The second can happen
-    /// with an ASCII envelope (a UTF-8 `Reply-To`, say), which
-    /// [`Envelope::needs_smtputf8`] does not see: check this before sending.
+    /// or a header holds a UTF-8 address (RFC 6532); the envelope then
+    /// declares it ([`Envelope::smtputf8`]).
     pub fn needs_smtputf8(&self) -> bool {
         self.envelope.needs_smtputf8() || !self.bytes.is_ascii()
     }
