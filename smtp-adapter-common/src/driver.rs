@@ -1,0 +1,401 @@
+//! The IO-free half of every adapter's loop: the core, its clock, the
+//! outcomes collected so far, and one [`Driver::step`] that says what I/O to
+//! do next. An adapter only performs the I/O each [`Step`] names.
+
+use crate::Error;
+use smtp_proto::{
+    Client, Config, Envelope, Event, Instant, Outcome, Output, Stage, TransactionError,
+    TransactionId, UsageError,
+};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The size of the buffer adapters read replies and body chunks into.
+pub const CHUNK: usize = 64 * 1024;
+
+/// The shortest read timeout handed out, so that a deadline reached during a
+/// call still gets a read that times out (and then fails the session).
+const MIN_READ: Duration = Duration::from_millis(1);
+
+/// Maps the adapter's monotonic clock to the core's [`Instant`]: time
+/// elapsed since the connection started.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: std::time::Instant,
+}
+
+impl Clock {
+    /// A clock whose origin is now.
+    pub fn start() -> Self {
+        Clock {
+            origin: std::time::Instant::now(),
+        }
+    }
+
+    /// The core's `now`.
+    pub fn now(&self) -> Instant {
+        Instant::from_elapsed(self.origin.elapsed())
+    }
+
+    /// The std instant of a core instant.
+    pub fn to_std(&self, at: Instant) -> std::time::Instant {
+        self.origin + at.elapsed()
+    }
+}
+
+/// How far a call drives the session.
+#[derive(Debug, Clone, Copy)]
+pub enum Goal<'a> {
+    /// Until the session is open for mail (greeting, EHLO, STARTTLS, AUTH done).
+    Open,
+    /// Until every one of these messages has its outcome.
+    Outcomes(&'a [TransactionId]),
+    /// Until the session is over (after [`Driver::quit`]).
+    Closed,
+}
+
+/// The next I/O an adapter must perform.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// Write all these bytes with one write call (they may hold several
+    /// pipelined commands), then step again. Use
+    /// [`Driver::write_timeout`].
+    Write(&'a [u8]),
+    /// Run the TLS handshake on the connection, then call
+    /// [`Driver::tls_established`] (or [`Driver::fail`]).
+    StartTls,
+    /// Read the next chunk of this message's body (at most [`CHUNK`]
+    /// bytes: until the buffer is full or the body ends) and give it to
+    /// [`Driver::body`].
+    Body(TransactionId),
+    /// Read from the connection with this timeout; give what arrives to
+    /// [`Driver::input`], end of stream to [`Driver::eof`], a timeout to
+    /// [`Driver::timed_out`].
+    Read(Duration),
+    /// The goal is reached.
+    Done,
+}
+
+/// The core plus what every adapter keeps beside it.
+#[derive(Debug)]
+pub struct Driver {
+    client: Client,
+    clock: Clock,
+    outcomes: Vec<Outcome>,
+    events: VecDeque<Event>,
+    busy: bool,
+    failure: Option<Error>,
+}
+
+impl Driver {
+    /// A driver for a connection that has just been opened.
+    pub fn new(config: Config) -> Self {
+        let clock = Clock::start();
+        Driver {
+            client: Client::new(config, clock.now()),
+            clock,
+            outcomes: Vec::new(),
+            events: VecDeque::new(),
+            busy: false,
+            failure: None,
+        }
+    }
+
+    /// The core, to ask its stage, capabilities or whether it is encrypted.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Where the dialogue is.
+    pub fn stage(&self) -> Stage {
+        self.client.stage()
+    }
+
+    /// How long one write may take: the core's data-block timeout.
+    pub fn write_timeout(&self) -> Duration {
+        self.client.config().timeouts.data_block
+    }
+
+    /// How long a TLS handshake may take: the core's command timeout.
+    pub fn handshake_timeout(&self) -> Duration {
+        self.client.config().timeouts.command
+    }
+
+    /// Marks the start of a call. Fails with [`Error::Interrupted`] if an
+    /// earlier call never reached [`Driver::end`] (its future was dropped),
+    /// and hands out once the error that broke the session, if one did.
+    pub fn begin(&mut self) -> Result<(), Error> {
+        if self.busy {
+            return Err(Error::Interrupted);
+        }
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        self.busy = true;
+        Ok(())
+    }
+
+    /// Marks the end of a call begun with [`Driver::begin`].
+    pub fn end(&mut self) {
+        self.busy = false;
+    }
+
+    /// What to do next to reach `goal`.
+    pub fn step(&mut self, goal: Goal<'_>) -> Result<Step<'_>, Error> {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                Event::Outcome(outcome) => self.outcomes.push(outcome),
+                other => self.events.push_back(other),
+            }
+        }
+        let reached = match goal {
+            Goal::Outcomes(ids) => ids
+                .iter()
+                .all(|id| self.outcomes.iter().any(|o| o.id == *id)),
+            Goal::Open | Goal::Closed => false,
+        };
+        let now = self.clock.now();
+        Ok(match self.client.poll_output() {
+            Output::Transmit(bytes) => Step::Write(bytes),
+            Output::StartTls => Step::StartTls,
+            Output::NeedBody(id) => Step::Body(id),
+            Output::Wait(_) if reached => Step::Done,
+            Output::Wait(deadline) => Step::Read(now.until(deadline).max(MIN_READ)),
+            Output::Ready | Output::Closed(Ok(())) => Step::Done,
+            Output::Closed(Err(e)) => return Err(e.into()),
+        })
+    }
+
+    /// Bytes read from the server.
+    pub fn input(&mut self, bytes: &[u8]) {
+        self.client.handle_input(bytes, self.clock.now());
+    }
+
+    /// The server closed the connection.
+    pub fn eof(&mut self) {
+        self.client.handle_eof(self.clock.now());
+    }
+
+    /// A read timed out (the core fails the session if its deadline passed).
+    pub fn timed_out(&mut self) {
+        self.client.handle_timeout(self.clock.now());
+    }
+
+    /// The TLS handshake asked for by [`Step::StartTls`] succeeded.
+    pub fn tls_established(&mut self) -> Result<(), Error> {
+        Ok(self.client.handle_tls_established(self.clock.now())?)
+    }
+
+    /// A chunk of the body asked for by [`Step::Body`]; `last` ends it.
+    /// (Reading until the buffer is full or the body ends, and passing
+    /// `last` with the final chunk, lets the end of data share a write with
+    /// it.)
+    pub fn body(&mut self, chunk: &[u8], last: bool) -> Result<(), Error> {
+        Ok(self.client.send_body(chunk, last, self.clock.now())?)
+    }
+
+    /// The connection failed (I/O, TLS, a write timeout): the session is
+    /// over, and every message not yet accepted is reported not sent.
+    /// Returns the error to report: the core's own, if it had already
+    /// ended the session (so a failed polite QUIT does not hide why).
+    pub fn fail(&mut self, error: Error) -> Error {
+        if let Some(e) = self.client.error() {
+            return e.clone().into();
+        }
+        self.client.handle_eof(self.clock.now());
+        error
+    }
+
+    /// Queues messages: all of them, or (if one has no recipient) none.
+    pub fn queue<'e>(
+        &mut self,
+        envelopes: impl IntoIterator<Item = &'e Envelope>,
+    ) -> Result<Vec<TransactionId>, Error> {
+        let envelopes: Vec<&Envelope> = envelopes.into_iter().collect();
+        if envelopes.iter().any(|e| e.recipients.is_empty()) {
+            return Err(UsageError::NoRecipients.into());
+        }
+        let now = self.clock.now();
+        let mut ids = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            ids.push(self.client.send(envelope.clone(), now)?);
+        }
+        Ok(ids)
+    }
+
+    /// Asks for the session to end with QUIT once every message is done.
+    pub fn quit(&mut self) {
+        self.client.quit(self.clock.now());
+    }
+
+    /// Removes and returns the outcomes of `ids`, in that order.
+    pub fn take_outcomes(&mut self, ids: &[TransactionId]) -> Vec<Outcome> {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                Event::Outcome(outcome) => self.outcomes.push(outcome),
+                other => self.events.push_back(other),
+            }
+        }
+        ids.iter()
+            .filter_map(|id| {
+                let at = self.outcomes.iter().position(|o| o.id == *id)?;
+                Some(self.outcomes.remove(at))
+            })
+            .collect()
+    }
+
+    /// Ends a batch of messages: the outcomes of `ids` in order when the
+    /// drive succeeded, or when it failed (the failure kept for the next
+    /// call) with every message the session could not finish reported
+    /// [`NotSent`](smtp_proto::TransactionError::NotSent).
+    pub fn finish_batch(
+        &mut self,
+        ids: &[TransactionId],
+        driven: Result<(), Error>,
+    ) -> Vec<Outcome> {
+        let driven = driven.map_err(|e| self.fail(e));
+        let outcomes = self.take_outcomes(ids);
+        if let Err(e) = driven {
+            self.failure = Some(e);
+        }
+        self.end();
+        outcomes
+    }
+
+    /// Ends a one-message call: its outcome when the server decided on it
+    /// (accepted or refused), else the error that broke the session.
+    pub fn finish_one(
+        &mut self,
+        id: TransactionId,
+        driven: Result<(), Error>,
+    ) -> Result<Outcome, Error> {
+        match self.finish_batch(&[id], driven).pop() {
+            Some(o) if !is_not_sent(&o) => Ok(o),
+            Some(Outcome {
+                result: Err(TransactionError::NotSent(e)),
+                ..
+            }) => Err(self.failure.take().unwrap_or(e.into())),
+            _ => Err(self
+                .failure
+                .take()
+                .unwrap_or(UsageError::SessionClosed.into())),
+        }
+    }
+
+    /// The events other than outcomes (greeting, capabilities, AUTH done,
+    /// transcript lines), oldest first. They are kept until drained.
+    pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
+        self.events.drain(..)
+    }
+}
+
+fn is_not_sent(o: &Outcome) -> bool {
+    matches!(o.result, Err(TransactionError::NotSent(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::Address;
+
+    fn envelope() -> Envelope {
+        let a = Address::new("a@example.org").unwrap();
+        Envelope::new(a.clone(), [a])
+    }
+
+    /// Runs the driver against scripted replies, as an adapter would.
+    fn run(
+        driver: &mut Driver,
+        goal: Goal<'_>,
+        replies: &mut Vec<&[u8]>,
+    ) -> Result<Vec<u8>, Error> {
+        let mut wire = Vec::new();
+        for _ in 0..100 {
+            match driver.step(goal)? {
+                Step::Write(b) => wire.extend_from_slice(b),
+                Step::Body(_) => driver.body(b"Subject: x\r\n\r\nhi\r\n", true)?,
+                Step::Read(_) if replies.is_empty() => driver.eof(),
+                Step::Read(_) => driver.input(replies.remove(0)),
+                Step::StartTls => unreachable!(),
+                Step::Done => return Ok(wire),
+            }
+        }
+        panic!("no progress")
+    }
+
+    #[test]
+    fn drives_open_then_a_message_then_quit() {
+        let mut d = Driver::new(Config::default());
+        let mut replies: Vec<&[u8]> = vec![
+            b"220 hi\r\n",
+            b"250-x\r\n250 PIPELINING\r\n",
+            b"250 ok\r\n250 ok\r\n354 go\r\n",
+            b"250 queued\r\n",
+            b"221 bye\r\n",
+        ];
+        run(&mut d, Goal::Open, &mut replies).unwrap();
+        assert_eq!(d.stage(), Stage::Ready);
+        d.begin().unwrap();
+        let ids = d.queue([&envelope()]).unwrap();
+        let wire = run(&mut d, Goal::Outcomes(&ids), &mut replies).unwrap();
+        assert!(wire.starts_with(b"MAIL FROM:<a@example.org>\r\nRCPT"));
+        let outcome = d.finish_one(ids[0], Ok(())).unwrap();
+        assert!(outcome.is_delivered());
+        d.quit();
+        assert_eq!(
+            run(&mut d, Goal::Closed, &mut replies).unwrap(),
+            b"QUIT\r\n"
+        );
+        assert!(d.client().is_closed());
+        assert!(matches!(d.events().next(), Some(Event::Greeting(_))));
+    }
+
+    #[test]
+    fn a_broken_session_reports_not_sent_and_then_its_error_once() {
+        let mut d = Driver::new(Config::default());
+        let mut replies: Vec<&[u8]> = vec![b"220 hi\r\n", b"250 x\r\n"];
+        run(&mut d, Goal::Open, &mut replies).unwrap();
+        d.begin().unwrap();
+        let ids = d.queue([&envelope(), &envelope()]).unwrap();
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let outcomes = d.finish_batch(&ids, Err(Error::from_io(io, Stage::SetFrom)));
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes.iter().all(is_not_sent));
+        assert!(matches!(
+            d.begin(),
+            Err(Error::Io {
+                stage: Stage::SetFrom,
+                ..
+            })
+        ));
+        // The core is closed now: later calls say so.
+        assert!(matches!(d.queue([&envelope()]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_call_that_never_ended_poisons_the_session() {
+        let mut d = Driver::new(Config::default());
+        d.begin().unwrap();
+        assert!(matches!(d.begin(), Err(Error::Interrupted)));
+        assert!(matches!(
+            d.queue([&Envelope::new(Address::null(), [])]),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn read_timeouts_are_never_zero_and_deadlines_fail_the_session() {
+        let config = Config {
+            timeouts: smtp_proto::Timeouts::uniform(Duration::ZERO),
+            ..Config::default()
+        };
+        let mut d = Driver::new(config);
+        assert_eq!(d.step(Goal::Open).unwrap(), Step::Read(MIN_READ));
+        d.timed_out();
+        let err = d.step(Goal::Open).unwrap_err();
+        assert!(
+            err.is_timeout() && err.stage() == Some(Stage::Init),
+            "{err}"
+        );
+    }
+}

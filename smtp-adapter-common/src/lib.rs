@@ -1,0 +1,48 @@
+//! What the three SMTP adapters (`smtp-blocking`, `smtp-tokio`,
+//! `smtp-asyncstd`) share, so that each of them is only its I/O loop:
+//!
+//! - [`Options`]: the core's [`Config`](smtp_proto::Config) plus connect
+//!   timeout, implicit TLS, trust roots and the server name to check;
+//!   [`Options::tls_for`] builds the rustls configuration (ring by default,
+//!   aws-lc-rs with the `aws-lc-rs` feature; webpki roots plus any private CA).
+//! - [`Error`]: the one error type the adapters return.
+//! - [`Driver`]: the core with its clock and collected outcomes; its
+//!   [`step`](Driver::step) tells the adapter which I/O to do next
+//!   ([`Step`]), so no SMTP logic lives in an adapter.
+//!
+//! An adapter's loop, in outline:
+//!
+//! ```
+//! use smtp_adapter_common::{Driver, Error, Goal, Step};
+//! # fn write(_: &[u8]) -> std::io::Result<()> { Ok(()) }
+//! # fn read(_: std::time::Duration) -> std::io::Result<Vec<u8>> { Ok(Vec::new()) }
+//!
+//! fn drive(driver: &mut Driver, goal: Goal<'_>) -> Result<(), Error> {
+//!     loop {
+//!         match driver.step(goal)? {
+//!             Step::Write(bytes) => write(bytes).map_err(|e| Error::from_io(e, smtp_proto::Stage::Init))?,
+//!             Step::Read(timeout) => match read(timeout) {
+//!                 Ok(bytes) if bytes.is_empty() => driver.eof(),
+//!                 Ok(bytes) => driver.input(&bytes),
+//!                 Err(_) => driver.timed_out(),
+//!             },
+//!             Step::Body(_) => driver.body(b"", true)?,
+//!             Step::StartTls => { /* handshake */ driver.tls_established()? }
+//!             Step::Done => return Ok(()),
+//!         }
+//!     }
+//! }
+//! # let mut d = Driver::new(Default::default());
+//! # assert!(drive(&mut d, Goal::Open).is_err()); // the scripted "server" closed at once
+//! ```
+#![forbid(unsafe_code)]
+
+mod driver;
+mod error;
+mod options;
+
+pub use driver::{CHUNK, Clock, Driver, Goal, Step};
+pub use error::Error;
+pub use options::{Options, SUBMISSIONS_PORT, TlsTarget};
+pub use rustls;
+pub use smtp_proto;

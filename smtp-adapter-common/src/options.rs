@@ -1,0 +1,215 @@
+//! How to reach a server: the core's [`Config`] plus what only an adapter
+//! needs (connect timeout, implicit TLS, trust roots).
+
+use crate::Error;
+use rustls::client::ClientConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use smtp_proto::Config;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The port of SMTP submission over implicit TLS (RFC 8314).
+pub const SUBMISSIONS_PORT: u16 = 465;
+
+/// Everything an adapter needs to open a session.
+///
+/// ```
+/// use smtp_adapter_common::Options;
+/// use smtp_proto::{Config, Credentials, Timeouts};
+/// use std::time::Duration;
+///
+/// let mut config = Config::default();
+/// config.credentials = Some(Credentials::password("me", "secret"));
+/// config.timeouts = Timeouts::uniform(Duration::from_secs(60));
+/// let options = Options::new(config).connect_timeout(Duration::from_secs(10));
+/// assert!(options.is_implicit_tls(465));
+/// assert!(!options.is_implicit_tls(587));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The core's configuration (identity, TLS policy, credentials, deadlines).
+    /// Its `implicit_tls` is overwritten from [`Options::implicit_tls`].
+    pub config: Config,
+    /// How long to wait for each address to accept the TCP connection.
+    pub connect_timeout: Duration,
+    /// TLS from the first byte: `None` means "on port 465 only".
+    pub implicit_tls: Option<bool>,
+    /// Trust the Mozilla roots shipped by `webpki-roots` (on by default).
+    pub webpki_roots: bool,
+    /// More trust anchors (for a private CA); see [`Options::ca_file`].
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// The name the server's certificate must carry; `None` means the host
+    /// name (or IP address) that was connected to.
+    pub tls_server_name: Option<String>,
+    /// A complete rustls configuration, used instead of the three fields
+    /// above when given (client certificates, other verifiers).
+    pub tls_config: Option<Arc<ClientConfig>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new(Config::default())
+    }
+}
+
+impl Options {
+    /// Options with the core's `config`, a 30 second connect timeout and
+    /// the webpki roots.
+    pub fn new(config: Config) -> Self {
+        Options {
+            config,
+            connect_timeout: Duration::from_secs(30),
+            implicit_tls: None,
+            webpki_roots: true,
+            extra_roots: Vec::new(),
+            tls_server_name: None,
+            tls_config: None,
+        }
+    }
+
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Forces implicit TLS on or off, whatever the port.
+    pub fn implicit_tls(mut self, on: bool) -> Self {
+        self.implicit_tls = Some(on);
+        self
+    }
+
+    /// Trusts one more CA certificate (DER).
+    pub fn add_root(mut self, cert: CertificateDer<'static>) -> Self {
+        self.extra_roots.push(cert);
+        self
+    }
+
+    /// Trusts every certificate in a PEM file (for a server with a private
+    /// CA). Fails if the file cannot be read or holds no certificate.
+    pub fn ca_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let bad = |why: String| Error::Config(format!("CA file {}: {why}", path.display()));
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no certificate in it".into()));
+        }
+        self.extra_roots.extend(certs);
+        Ok(self)
+    }
+
+    /// True when a connection to `port` starts with TLS.
+    pub fn is_implicit_tls(&self, port: u16) -> bool {
+        self.implicit_tls.unwrap_or(port == SUBMISSIONS_PORT)
+    }
+
+    /// The core's configuration for a connection to `port`.
+    pub fn config_for(&self, port: u16) -> Config {
+        let mut config = self.config.clone();
+        config.implicit_tls = self.is_implicit_tls(port);
+        config
+    }
+
+    /// The rustls configuration: [`Options::tls_config`] if given, else one
+    /// built from the roots with the crate's crypto provider.
+    pub fn rustls_config(&self) -> Result<Arc<ClientConfig>, Error> {
+        if let Some(config) = &self.tls_config {
+            return Ok(config.clone());
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        if self.webpki_roots {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        for cert in &self.extra_roots {
+            roots
+                .add(cert.clone())
+                .map_err(|e| Error::Config(format!("extra CA certificate: {e}")))?;
+        }
+        let config = ClientConfig::builder_with_provider(Arc::new(provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("TLS protocol versions: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+
+    /// The name the certificate is checked against, for a connection to
+    /// `host`.
+    pub fn server_name(&self, host: &str) -> Result<ServerName<'static>, Error> {
+        let name = self.tls_server_name.as_deref().unwrap_or(host);
+        ServerName::try_from(name.to_owned())
+            .map_err(|_| Error::Config(format!("{name:?} is not a valid TLS server name")))
+    }
+
+    /// The rustls configuration and server name together, as every
+    /// handshake needs them.
+    pub fn tls_for(&self, host: &str) -> Result<TlsTarget, Error> {
+        Ok(TlsTarget {
+            config: self.rustls_config()?,
+            name: self.server_name(host)?,
+        })
+    }
+}
+
+/// What a TLS handshake needs: the rustls configuration and the name the
+/// server's certificate must carry.
+#[derive(Debug, Clone)]
+pub struct TlsTarget {
+    /// The rustls client configuration.
+    pub config: Arc<ClientConfig>,
+    /// The server's name.
+    pub name: ServerName<'static>,
+}
+
+#[cfg(feature = "aws-lc-rs")]
+fn provider() -> CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
+}
+
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+fn provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!("smtp-adapter-common needs the `ring` or the `aws-lc-rs` feature");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_465_is_implicit_tls_unless_told_otherwise() {
+        let o = Options::default();
+        assert!(o.config_for(465).implicit_tls);
+        assert!(!o.config_for(25).implicit_tls);
+        assert!(o.clone().implicit_tls(true).config_for(25).implicit_tls);
+        assert!(!o.implicit_tls(false).config_for(465).implicit_tls);
+    }
+
+    #[test]
+    fn builds_a_rustls_config_and_checks_names() {
+        let o = Options::default();
+        assert!(o.rustls_config().is_ok());
+        assert!(o.server_name("127.0.0.1").is_ok());
+        assert!(o.server_name("mail.example.org").is_ok());
+        assert!(matches!(o.server_name("not a name"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn a_missing_or_empty_ca_file_is_an_error() {
+        let missing = Options::default().ca_file("/nonexistent/ca.pem");
+        assert!(matches!(missing, Err(Error::Config(m)) if m.contains("/nonexistent/ca.pem")));
+        let dir = std::env::temp_dir().join(format!("smtp-empty-ca-{}", std::process::id()));
+        std::fs::write(&dir, "nothing here\n").unwrap();
+        let empty = Options::default().ca_file(&dir);
+        std::fs::remove_file(&dir).unwrap();
+        assert!(matches!(empty, Err(Error::Config(m)) if m.contains("no certificate")));
+    }
+}

@@ -1,0 +1,390 @@
+//! Send mail over SMTP from blocking code: `std::net` sockets and rustls,
+//! driving the sans-IO [`smtp_proto`] client.
+//!
+//! ```no_run
+//! use smtp_blocking::{Address, Config, Credentials, Envelope, Options};
+//!
+//! let mut config = Config::default();
+//! config.credentials = Some(Credentials::password("alice", "app-password"));
+//! let options = Options::new(config); // STARTTLS required, since credentials are given
+//!
+//! let envelope = Envelope::new(
+//!     Address::new("alice@example.org")?,
+//!     [Address::new("bob@example.org")?],
+//! );
+//! let message = b"From: alice@example.org\r\nTo: bob@example.org\r\n\
+//!                 Subject: Hello\r\n\r\nHi Bob!\r\n";
+//! let outcome = smtp_blocking::send("mail.example.org", 587, &options, &envelope, message)?;
+//! println!("accepted: {}", outcome.result.unwrap());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! For more than one message, open a [`Session`] and call
+//! [`Session::send`], [`Session::send_from`] (a body streamed from a
+//! [`Read`] in constant memory) or [`Session::send_many`] (several messages
+//! pipelined), then [`Session::quit`].
+//!
+//! Port 465 means implicit TLS (see [`Options::implicit_tls`]); elsewhere
+//! STARTTLS is used as the core's [`TlsPolicy`] says. Certificates are
+//! checked against the webpki roots plus any CA given with
+//! [`Options::ca_file`], for the host name connected to.
+//!
+//! Every deadline of the core is enforced with the socket's read timeout,
+//! and every write with the core's data-block timeout.
+#![forbid(unsafe_code)]
+
+use rustls::{ClientConnection, StreamOwned};
+use smtp_adapter_common::{CHUNK, Driver, Goal, Step, TlsTarget};
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+pub use smtp_adapter_common::{Error, Options};
+pub use smtp_proto::{
+    self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
+    TlsPolicy,
+};
+
+/// A byte stream whose reads and writes can be given timeouts, as the
+/// deadlines need. Implemented for [`TcpStream`] and, on Unix,
+/// [`UnixStream`](std::os::unix::net::UnixStream); implement it for your
+/// own stream, or wrap one whose timeouts cannot be set in [`NoTimeouts`].
+pub trait Transport: Read + Write {
+    /// Sets how long a read may block (`None`: forever).
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Sets how long a write may block (`None`: forever).
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl Transport for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
+    }
+}
+
+/// A stream whose timeouts cannot be set (an in-memory stream, a pipe):
+/// the session's deadlines are then checked only when a read returns.
+#[derive(Debug)]
+pub struct NoTimeouts<S>(pub S);
+
+impl<S: Read> Read for NoTimeouts<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<S: Write> Write for NoTimeouts<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<S: Read + Write> Transport for NoTimeouts<S> {
+    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The connection, in plaintext or TLS.
+enum Conn<S: Transport> {
+    Plain(S),
+    Tls(Box<StreamOwned<ClientConnection, S>>),
+    /// Only while a handshake holds the stream.
+    Gone,
+}
+
+impl<S: Transport> Conn<S> {
+    fn sock(&self) -> Option<&S> {
+        match self {
+            Conn::Plain(s) => Some(s),
+            Conn::Tls(t) => Some(&t.sock),
+            Conn::Gone => None,
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        self.sock()
+            .map_or(Ok(()), |s| s.set_read_timeout(Some(timeout)))?;
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(t) => t.read(buf),
+            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// One write call for the whole slice, flushed.
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.write_all(bytes).and_then(|()| s.flush()),
+            Conn::Tls(t) => t.write_all(bytes).and_then(|()| t.flush()),
+            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+/// Runs a TLS handshake on `sock` within `timeout`.
+fn handshake<S: Transport>(
+    sock: S,
+    tls: &TlsTarget,
+    timeout: Duration,
+    stage: Stage,
+) -> Result<Conn<S>, Error> {
+    let conn = ClientConnection::new(tls.config.clone(), tls.name.clone())
+        .map_err(|source| Error::Tls { stage, source })?;
+    let mut stream = StreamOwned::new(conn, sock);
+    let deadline = Instant::now() + timeout;
+    while stream.conn.is_handshaking() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout(stage));
+        }
+        let StreamOwned { conn, sock } = &mut stream;
+        sock.set_read_timeout(Some(left))
+            .and_then(|()| conn.complete_io(sock))
+            .map_err(|e| Error::from_io(e, stage))?;
+    }
+    Ok(Conn::Tls(Box::new(stream)))
+}
+
+/// An open SMTP session over a [`Transport`] (a [`TcpStream`] unless you
+/// bring your own with [`Session::over`]).
+pub struct Session<S: Transport = TcpStream> {
+    conn: Conn<S>,
+    driver: Driver,
+    tls: Option<TlsTarget>,
+    buf: Vec<u8>,
+}
+
+impl Session<TcpStream> {
+    /// Connects to `host:port`, trying each resolved address in turn with
+    /// the connect timeout, and opens the session (greeting, EHLO,
+    /// STARTTLS or implicit TLS, AUTH).
+    pub fn connect(host: &str, port: u16, options: &Options) -> Result<Self, Error> {
+        let connect_error = |source| Error::Connect {
+            host: host.to_owned(),
+            port,
+            source,
+        };
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
+        for addr in (host, port).to_socket_addrs().map_err(connect_error)? {
+            match TcpStream::connect_timeout(&addr, options.connect_timeout) {
+                Ok(stream) => {
+                    stream.set_nodelay(true).map_err(connect_error)?;
+                    return Session::start(stream, host, options.config_for(port), options);
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(connect_error(last))
+    }
+}
+
+impl<S: Transport> Session<S> {
+    /// Opens a session over a stream you connected yourself; `host` is the
+    /// name the server's certificate must carry. Implicit TLS only if
+    /// [`Options::implicit_tls`] says so.
+    pub fn over(stream: S, host: &str, options: &Options) -> Result<Self, Error> {
+        Session::start(stream, host, options.config_for(0), options)
+    }
+
+    fn start(stream: S, host: &str, config: Config, options: &Options) -> Result<Self, Error> {
+        let implicit = config.implicit_tls;
+        let tls = match implicit || config.tls_policy() != TlsPolicy::Off {
+            true => Some(options.tls_for(host)?),
+            false => None,
+        };
+        let write_timeout = config.timeouts.data_block.max(Duration::from_millis(1));
+        stream
+            .set_write_timeout(Some(write_timeout))
+            .map_err(|e| Error::from_io(e, Stage::Init))?;
+        let conn = match &tls {
+            Some(tls) if implicit => handshake(stream, tls, config.timeouts.greeting, Stage::Init)?,
+            _ => Conn::Plain(stream),
+        };
+        let mut session = Session {
+            conn,
+            driver: Driver::new(config),
+            tls,
+            buf: vec![0; CHUNK],
+        };
+        session.driver.begin()?;
+        let opened = session.drive(Goal::Open, &mut []);
+        session.driver.end();
+        opened.map_err(|e| session.driver.fail(e))?;
+        Ok(session)
+    }
+
+    /// Sends one message whose body is in memory. `Ok` when the server
+    /// decided (see [`Outcome::is_delivered`] and [`Outcome::refused`]);
+    /// `Err` when the session failed before it did.
+    pub fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+        self.send_from(envelope, body)
+    }
+
+    /// Sends one message whose body is read from `body` in 64 KiB chunks
+    /// (constant memory, whatever its size).
+    pub fn send_from(
+        &mut self,
+        envelope: &Envelope,
+        mut body: impl Read,
+    ) -> Result<Outcome, Error> {
+        self.driver.begin()?;
+        let id = match self.driver.queue([envelope]) {
+            Ok(ids) => ids[0],
+            Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
+        };
+        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, &mut body)]);
+        self.driver.finish_one(id, driven)
+    }
+
+    /// Sends several messages, queued together so that the core pipelines
+    /// them when the server allows. Returns one outcome per message, in
+    /// order. If the session fails midway, the messages it could not
+    /// finish are reported [`NotSent`](smtp_proto::TransactionError::NotSent)
+    /// and the next call returns the error.
+    pub fn send_many<'e, R: Read>(
+        &mut self,
+        messages: impl IntoIterator<Item = (&'e Envelope, R)>,
+    ) -> Result<Vec<Outcome>, Error> {
+        self.driver.begin()?;
+        let (envelopes, mut bodies): (Vec<&Envelope>, Vec<R>) = messages.into_iter().unzip();
+        let ids = match self.driver.queue(envelopes) {
+            Ok(ids) => ids,
+            Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
+        };
+        let mut sources: Vec<(_, &mut dyn Read)> = ids
+            .iter()
+            .copied()
+            .zip(bodies.iter_mut().map(|b| b as &mut dyn Read))
+            .collect();
+        let driven = self.drive(Goal::Outcomes(&ids), &mut sources);
+        Ok(self.driver.finish_batch(&ids, driven))
+    }
+
+    /// Ends the session with QUIT and waits for the server's reply.
+    pub fn quit(mut self) -> Result<(), Error> {
+        self.driver.begin()?;
+        self.driver.quit();
+        self.drive(Goal::Closed, &mut [])
+            .map_err(|e| self.driver.fail(e))
+    }
+
+    /// The core: its stage, the server's capabilities, whether the
+    /// connection is encrypted.
+    pub fn client(&self) -> &Client {
+        self.driver.client()
+    }
+
+    /// Drains the events seen so far other than outcomes (greeting,
+    /// capabilities, transcript lines when `Config::transcript` is on).
+    pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
+        self.driver.events()
+    }
+
+    /// The underlying stream (under TLS, if any); `None` only after a TLS
+    /// handshake failed.
+    pub fn get_ref(&self) -> Option<&S> {
+        self.conn.sock()
+    }
+
+    /// The loop: performs the I/O each step of the driver names.
+    fn drive(
+        &mut self,
+        goal: Goal<'_>,
+        bodies: &mut [(smtp_proto::TransactionId, &mut dyn Read)],
+    ) -> Result<(), Error> {
+        loop {
+            let stage = self.driver.stage();
+            match self.driver.step(goal)? {
+                Step::Write(bytes) => self
+                    .conn
+                    .write_all(bytes)
+                    .map_err(|e| Error::from_io(e, stage))?,
+                Step::Read(timeout) => match self.conn.read(&mut self.buf, timeout) {
+                    Ok(0) => self.driver.eof(),
+                    Ok(n) => self.driver.input(&self.buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.driver.eof(),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => match Error::from_io(e, stage) {
+                        Error::Timeout(_) => self.driver.timed_out(),
+                        other => return Err(other),
+                    },
+                },
+                Step::Body(id) => {
+                    let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
+                        return Err(smtp_proto::UsageError::NotExpectingBody.into());
+                    };
+                    let (n, last) = fill(body, &mut self.buf).map_err(Error::Body)?;
+                    self.driver.body(&self.buf[..n], last)?;
+                }
+                Step::StartTls => {
+                    let tls = self
+                        .tls
+                        .as_ref()
+                        .ok_or(Error::Config("no TLS configuration".into()))?;
+                    let Conn::Plain(sock) = std::mem::replace(&mut self.conn, Conn::Gone) else {
+                        return Err(smtp_proto::UsageError::NotExpectingTls.into());
+                    };
+                    self.conn = handshake(sock, tls, self.driver.handshake_timeout(), stage)?;
+                    self.driver.tls_established()?;
+                }
+                Step::Done => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Reads until `buf` is full or the body ends; `true` when it ended.
+fn fill(body: &mut dyn Read, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+    let mut n = 0;
+    while n < buf.len() {
+        match body.read(&mut buf[n..]) {
+            Ok(0) => return Ok((n, true)),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((n, false))
+}
+
+/// Sends one message in one call, like the reference program's SendMail:
+/// connects, opens the session, sends, and quits. `Ok` when the server
+/// accepted the message for at least one recipient (check
+/// [`Outcome::refused`] for the others); [`Error::Rejected`] when it did
+/// not.
+pub fn send(
+    host: &str,
+    port: u16,
+    options: &Options,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<Outcome, Error> {
+    let mut session = Session::connect(host, port, options)?;
+    let outcome = session.send(envelope, message)?;
+    // The message's fate is known; a failing QUIT changes nothing about it.
+    let _ = session.quit();
+    match outcome.is_delivered() {
+        true => Ok(outcome),
+        false => Err(Error::Rejected(Box::new(outcome))),
+    }
+}

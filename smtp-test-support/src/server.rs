@@ -1,0 +1,485 @@
+//! A small SMTP server on 127.0.0.1, in a std thread, serving one
+//! connection as its [`Spec`] says: plain, STARTTLS or implicit TLS, AUTH,
+//! refused recipients, and faults (silence, closing mid-reply). It keeps
+//! what it saw in a [`Record`]. Every wait is bounded: it gives up on
+//! accepting or reading after [`SERVER_PATIENCE`].
+
+use crate::body::Fnv;
+use crate::pki::Pki;
+use rustls::{ServerConnection, StreamOwned};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long the server waits for a connection, or for a line, before it
+/// gives up (so no test can hang on it).
+pub const SERVER_PATIENCE: Duration = Duration::from_secs(20);
+
+/// The user name the server accepts.
+pub const USER: &str = "tester";
+/// The password the server accepts; tests look for it on the plaintext wire.
+pub const PASSWORD: &str = "s3cret-Pa55word";
+
+/// A point of the dialogue where a fault may strike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    /// The 220 greeting.
+    Greeting,
+    /// The reply to EHLO.
+    Ehlo,
+    /// The reply to MAIL FROM.
+    Mail,
+    /// The reply to the end of data.
+    DataEnd,
+}
+
+/// What goes wrong, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// Nothing.
+    #[default]
+    None,
+    /// The server stops answering at this point (and reads on until the
+    /// client goes away).
+    SilentAt(Point),
+    /// The server sends half of this reply, then closes the connection.
+    CloseMidReplyAt(Point),
+}
+
+/// How the server behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// Offer PIPELINING.
+    pub pipelining: bool,
+    /// Offer STARTTLS (before TLS).
+    pub starttls: bool,
+    /// Start with TLS (port 465 style).
+    pub implicit_tls: bool,
+    /// Offer AUTH PLAIN LOGIN (even in plaintext, as a careless server
+    /// would: the client must still hold its password back).
+    pub auth: bool,
+    /// Present a certificate from a CA the client does not trust.
+    pub untrusted_cert: bool,
+    /// Recipients refused with 550.
+    pub reject: Vec<String>,
+    /// What goes wrong.
+    pub fault: Fault,
+}
+
+/// One message the server received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// MAIL FROM, as sent (with its brackets).
+    pub from: String,
+    /// The accepted recipients.
+    pub to: Vec<String>,
+    /// The size of the unstuffed data.
+    pub len: u64,
+    /// Its FNV-1a hash.
+    pub hash: u64,
+    /// The data itself, when under 1 MiB.
+    pub data: Option<Vec<u8>>,
+}
+
+/// What the server saw.
+#[derive(Debug, Default)]
+pub struct Record {
+    /// Every command line (without CRLF), AUTH exchanges included.
+    pub commands: Vec<String>,
+    /// The bytes received before TLS started (the first MiB).
+    pub plaintext: Vec<u8>,
+    /// True once a TLS handshake succeeded.
+    pub tls: bool,
+    /// Credentials were accepted.
+    pub authenticated: bool,
+    /// The messages accepted, in order.
+    pub messages: Vec<Received>,
+    /// Why the server stopped, if not by QUIT or end of stream.
+    pub error: Option<String>,
+}
+
+impl Record {
+    /// True if the password, or any AUTH command, crossed the plaintext
+    /// part of the connection.
+    pub fn leaked_credentials(&self) -> bool {
+        let text = String::from_utf8_lossy(&self.plaintext).to_ascii_uppercase();
+        let plain = plain_response_b64();
+        text.contains("AUTH")
+            || contains(&self.plaintext, PASSWORD.as_bytes())
+            || contains(&self.plaintext, plain.as_bytes())
+            || contains(&self.plaintext, b64(PASSWORD.as_bytes()).as_bytes())
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    let mut out = Vec::new();
+    smtp_proto::base64::encode_into(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn plain_response_b64() -> String {
+    b64(format!("\0{USER}\0{PASSWORD}").as_bytes())
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    port: u16,
+    thread: JoinHandle<Record>,
+}
+
+impl Server {
+    /// Binds 127.0.0.1 on a free port and serves one connection.
+    pub fn start(spec: Spec) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let thread = std::thread::spawn(move || {
+            let mut record = Record::default();
+            if let Err(e) = accept(&listener).and_then(|s| serve(s, &spec, &mut record)) {
+                record.error = Some(e.to_string());
+            }
+            record
+        });
+        Server { port, thread }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Waits for the connection to end and returns what the server saw.
+    pub fn finish(self) -> Record {
+        self.thread.join().expect("server thread panicked")
+    }
+}
+
+fn accept(listener: &TcpListener) -> io::Result<TcpStream> {
+    listener.set_nonblocking(true)?;
+    let give_up = Instant::now() + SERVER_PATIENCE;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false)?;
+                stream.set_read_timeout(Some(SERVER_PATIENCE))?;
+                stream.set_write_timeout(Some(SERVER_PATIENCE))?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < give_up => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The server's connection: plaintext (logged) or TLS.
+enum Wire {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+    Closed,
+}
+
+struct ServerIo {
+    wire: Wire,
+    plaintext: Vec<u8>,
+}
+
+const PLAINTEXT_LOG: usize = 1 << 20;
+
+impl Read for ServerIo {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.wire {
+            Wire::Plain(s) => {
+                let n = s.read(buf)?;
+                let room = PLAINTEXT_LOG.saturating_sub(self.plaintext.len());
+                self.plaintext.extend_from_slice(&buf[..n.min(room)]);
+                Ok(n)
+            }
+            Wire::Tls(t) => t.read(buf),
+            Wire::Closed => Ok(0),
+        }
+    }
+}
+
+impl Write for ServerIo {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.wire {
+            Wire::Plain(s) => s.write(buf),
+            Wire::Tls(t) => t.write(buf),
+            Wire::Closed => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.wire {
+            Wire::Plain(s) => s.flush(),
+            Wire::Tls(t) => t.flush(),
+            Wire::Closed => Ok(()),
+        }
+    }
+}
+
+fn upgrade(
+    io: BufReader<ServerIo>,
+    pki: &Pki,
+    record: &mut Record,
+) -> io::Result<BufReader<ServerIo>> {
+    if !io.buffer().is_empty() {
+        return Err(io::Error::other("client sent bytes after STARTTLS"));
+    }
+    let ServerIo { wire, plaintext } = io.into_inner();
+    record.plaintext = plaintext;
+    let Wire::Plain(tcp) = wire else {
+        return Err(io::Error::other("TLS twice, or on a closed connection"));
+    };
+    let conn = ServerConnection::new(pki.server.clone()).map_err(io::Error::other)?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        let StreamOwned { conn, sock } = &mut tls;
+        conn.complete_io(sock)?;
+    }
+    record.tls = true;
+    Ok(BufReader::new(ServerIo {
+        wire: Wire::Tls(Box::new(tls)),
+        plaintext: Vec::new(),
+    }))
+}
+
+/// One connection, by the spec.
+struct Session<'a> {
+    io: BufReader<ServerIo>,
+    spec: &'a Spec,
+    pki: &'a Pki,
+    from: Option<String>,
+    to: Vec<String>,
+}
+
+/// What a reply did.
+enum Flow {
+    Go,
+    Stop,
+}
+
+impl Session<'_> {
+    fn line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut line = Vec::new();
+        (&mut self.io).take(1 << 20).read_until(b'\n', &mut line)?;
+        if line.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(line))
+    }
+
+    /// Sends a reply, unless a fault strikes at `point`.
+    fn reply(&mut self, point: Option<Point>, text: &str) -> io::Result<Flow> {
+        let (bytes, flow) = match self.spec.fault {
+            Fault::SilentAt(p) if Some(p) == point => {
+                // Read on, answering nothing, until the client gives up.
+                let mut sink = [0u8; 4096];
+                while self.io.read(&mut sink)? > 0 {}
+                return Ok(Flow::Stop);
+            }
+            Fault::CloseMidReplyAt(p) if Some(p) == point => {
+                (&text.as_bytes()[..text.len() / 2 + 1], Flow::Stop)
+            }
+            _ => (text.as_bytes(), Flow::Go),
+        };
+        let io = self.io.get_mut();
+        io.write_all(bytes)?;
+        io.flush()?;
+        Ok(flow)
+    }
+
+    fn ehlo(&mut self) -> String {
+        let tls = matches!(self.io.get_ref().wire, Wire::Tls(_));
+        let mut lines = vec!["localhost greets you"];
+        if self.spec.pipelining {
+            lines.push("PIPELINING");
+        }
+        if self.spec.starttls && !tls {
+            lines.push("STARTTLS");
+        }
+        if self.spec.auth {
+            lines.push("AUTH PLAIN LOGIN");
+        }
+        lines.push("8BITMIME");
+        let n = lines.len();
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("250{}{l}\r\n", if i + 1 == n { ' ' } else { '-' }))
+            .collect()
+    }
+
+    fn auth(&mut self, args: &str, record: &mut Record) -> io::Result<Flow> {
+        let mut words = args.split_whitespace();
+        let mechanism = words.next().unwrap_or_default().to_ascii_uppercase();
+        let initial = words.next().map(str::to_owned);
+        let decode = |s: &str| smtp_proto::base64::decode(s.trim().as_bytes()).unwrap_or_default();
+        let ok = match mechanism.as_str() {
+            "PLAIN" => {
+                let response = match initial {
+                    Some(r) => r,
+                    None => {
+                        self.reply(None, "334 \r\n")?;
+                        self.command_line(record)?
+                    }
+                };
+                decode(&response) == format!("\0{USER}\0{PASSWORD}").into_bytes()
+            }
+            "LOGIN" => {
+                self.reply(None, "334 VXNlcm5hbWU6\r\n")?;
+                let user = decode(&self.command_line(record)?);
+                self.reply(None, "334 UGFzc3dvcmQ6\r\n")?;
+                let password = decode(&self.command_line(record)?);
+                user == USER.as_bytes() && password == PASSWORD.as_bytes()
+            }
+            _ => return self.reply(None, "504 5.5.4 Unrecognized authentication type\r\n"),
+        };
+        record.authenticated |= ok;
+        match ok {
+            true => self.reply(None, "235 2.7.0 Authentication successful\r\n"),
+            false => self.reply(None, "535 5.7.8 Authentication credentials invalid\r\n"),
+        }
+    }
+
+    fn command_line(&mut self, record: &mut Record) -> io::Result<String> {
+        let line = self.line()?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+        record.commands.push(text.clone());
+        Ok(text)
+    }
+
+    fn data(&mut self, record: &mut Record) -> io::Result<Flow> {
+        if self.to.is_empty() {
+            return self.reply(None, "554 5.5.1 No valid recipients\r\n");
+        }
+        self.reply(None, "354 End data with <CR><LF>.<CR><LF>\r\n")?;
+        let (mut len, mut hash, mut data) = (0u64, Fnv::default(), Some(Vec::new()));
+        loop {
+            let line = self.line()?.ok_or(io::ErrorKind::UnexpectedEof)?;
+            if line == b".\r\n" {
+                break;
+            }
+            let line = line.strip_prefix(b".").unwrap_or(&line);
+            len += line.len() as u64;
+            hash.update(line);
+            data = data.filter(|_| len < 1 << 20).map(|mut d| {
+                d.extend_from_slice(line);
+                d
+            });
+        }
+        record.messages.push(Received {
+            from: self.from.take().unwrap_or_default(),
+            to: std::mem::take(&mut self.to),
+            len,
+            hash: hash.finish(),
+            data,
+        });
+        let reply = format!("250 2.0.0 Ok: queued as M{}\r\n", record.messages.len());
+        self.reply(Some(Point::DataEnd), &reply)
+    }
+
+    fn run(&mut self, record: &mut Record) -> io::Result<()> {
+        if let Flow::Stop =
+            self.reply(Some(Point::Greeting), "220 localhost ESMTP test server\r\n")?
+        {
+            return Ok(());
+        }
+        while let Some(line) = self.line()? {
+            let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+            record.commands.push(text.clone());
+            let (verb, args) = text.split_once(' ').unwrap_or((&text, ""));
+            let flow = match verb.to_ascii_uppercase().as_str() {
+                "EHLO" => {
+                    let reply = self.ehlo();
+                    self.reply(Some(Point::Ehlo), &reply)?
+                }
+                "STARTTLS" => {
+                    self.reply(None, "220 2.0.0 Ready to start TLS\r\n")?;
+                    let io = std::mem::replace(&mut self.io, ServerIo::closed());
+                    self.io = upgrade(io, self.pki, record)?;
+                    Flow::Go
+                }
+                "AUTH" => self.auth(args, record)?,
+                "MAIL" => {
+                    self.from = args.get(5..).map(str::to_owned);
+                    self.to.clear();
+                    self.reply(Some(Point::Mail), "250 2.1.0 Ok\r\n")?
+                }
+                "RCPT" => {
+                    let address = args.get(3..).unwrap_or_default().to_owned();
+                    let refused = self
+                        .spec
+                        .reject
+                        .iter()
+                        .any(|r| address.contains(r.as_str()));
+                    if refused {
+                        let reply = format!("550 5.1.1 {address}: Recipient address rejected\r\n");
+                        self.reply(None, &reply)?
+                    } else {
+                        self.to.push(address);
+                        self.reply(None, "250 2.1.5 Ok\r\n")?
+                    }
+                }
+                "DATA" => self.data(record)?,
+                "RSET" => {
+                    self.from = None;
+                    self.to.clear();
+                    self.reply(None, "250 2.0.0 Ok\r\n")?
+                }
+                "NOOP" => self.reply(None, "250 2.0.0 Ok\r\n")?,
+                "QUIT" => {
+                    self.reply(None, "221 2.0.0 Bye\r\n")?;
+                    Flow::Stop
+                }
+                _ => self.reply(None, "500 5.5.2 Syntax error, command unrecognized\r\n")?,
+            };
+            if let Flow::Stop = flow {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ServerIo {
+    /// A stand-in while the stream is being upgraded.
+    fn closed() -> BufReader<ServerIo> {
+        BufReader::new(ServerIo {
+            wire: Wire::Closed,
+            plaintext: Vec::new(),
+        })
+    }
+}
+
+fn serve(stream: TcpStream, spec: &Spec, record: &mut Record) -> io::Result<()> {
+    let pki = match spec.untrusted_cert {
+        true => crate::pki::untrusted(),
+        false => crate::pki::trusted(),
+    };
+    let mut io = BufReader::new(ServerIo {
+        wire: Wire::Plain(stream),
+        plaintext: Vec::new(),
+    });
+    if spec.implicit_tls {
+        io = upgrade(io, pki, record)?;
+    }
+    let mut session = Session {
+        io,
+        spec,
+        pki,
+        from: None,
+        to: Vec::new(),
+    };
+    let result = session.run(record);
+    if let Wire::Plain(_) = session.io.get_ref().wire {
+        record.plaintext = std::mem::take(&mut session.io.get_mut().plaintext);
+    }
+    result
+}
