@@ -128,6 +128,12 @@ def escape(line):
     return "".join(out)
 
 
+def path_of(arg):
+    """The <path> of a MAIL FROM:/RCPT TO: argument, without parameters."""
+    start, end = arg.find(b"<"), arg.find(b">")
+    return arg[start:end + 1] if 0 <= start < end else arg.split(b" ")[0]
+
+
 class Greylist:
     def __init__(self):
         self.lock = threading.Lock()
@@ -419,7 +425,7 @@ class Session:
             return self.fault_reply("rcpt")
         if self.mode == "rcpt2-reject" and self.rcpt_count == 2:
             return self.reply("550 5.1.1 second recipient refused")
-        if self.mode == "greylist" and self.greylist.first_time((self.mail_from, arg.split(b" ")[0])):
+        if self.mode == "greylist" and self.greylist.first_time((path_of(self.mail_from), path_of(arg))):
             return self.reply("450 4.2.0 greylisted, try again later")
         self.rcpts.append(arg)
         self.reply("250 2.1.5 recipient ok")

@@ -1,0 +1,513 @@
+//! The failure suite: one adapter against `faulty_server.py`, one fault
+//! per test. Each run must end in the expected typed error or per-recipient
+//! result within its deadline, and the server's log must show that the
+//! password never crossed a plaintext wire, that no data was sent without a
+//! 354, that DATA was not sent (without pipelining) when no recipient was
+//! accepted, and that nothing was reported delivered without the server's
+//! 250 to its end of data.
+
+use crate::adapters::Adapter;
+use crate::checks::{Checks, Connect, password_forms};
+use crate::matrix::{HOST, describe};
+use crate::messages::TestMessage;
+use crate::peers::{Faulty, FaultyLog, FaultyOptions, LineKind, starts_with_ci};
+use crate::require;
+use smtp_blocking::{Error, Outcome, TlsPolicy};
+use smtp_proto::{ErrorKind, Mechanism, ProtocolError, Stage, TransactionError};
+use std::time::{Duration, Instant};
+
+/// Every deadline of the client in this suite.
+pub const TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest a whole run may take (connect, a few deadlines, quit).
+pub const MAX_RUN: Duration = Duration::from_secs(10);
+
+/// What happened in one run against the faulty server.
+#[derive(Debug)]
+pub struct Run {
+    /// The connect result (session opened or not).
+    pub connect: Result<(), Error>,
+    /// The result of sending the one message, if connected.
+    pub send: Option<Result<Outcome, Error>>,
+    /// How long the run took.
+    pub elapsed: Duration,
+    /// Whether the session was encrypted.
+    pub encrypted: bool,
+}
+
+impl Run {
+    /// True when the client reported the message delivered.
+    pub fn delivered(&self) -> bool {
+        matches!(&self.send, Some(Ok(o)) if o.is_delivered())
+    }
+
+    /// The session error, from connect or send.
+    pub fn error(&self) -> Option<&Error> {
+        match (&self.connect, &self.send) {
+            (Err(e), _) | (_, Some(Err(e))) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The outcome of the message, if one came.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.send {
+            Some(Ok(o)) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let c = match &self.connect {
+            Ok(()) => "connected".to_owned(),
+            Err(e) => format!("connect failed: {e} ({e:?})"),
+        };
+        let s = match &self.send {
+            Some(r) => describe(r),
+            None => "nothing sent".into(),
+        };
+        format!("{c}; {s}; in {:?}", self.elapsed)
+    }
+}
+
+/// Connects, sends one message to three recipients, quits.
+pub fn run_once(adapter: &dyn Adapter, port: u16, connect: &Connect, tag: &str) -> Run {
+    let certs = crate::certs::get().ok();
+    let options = connect.options(certs);
+    let started = Instant::now();
+    let mut run = Run {
+        connect: Ok(()),
+        send: None,
+        elapsed: Duration::ZERO,
+        encrypted: false,
+    };
+    match adapter.connect(HOST, port, &options) {
+        Err(e) => run.connect = Err(e),
+        Ok(mut session) => {
+            run.encrypted = session.is_encrypted();
+            let m = TestMessage::simple(
+                tag,
+                1,
+                &["r1@example.org", "r2@example.org", "r3@example.org"],
+            );
+            let result = session.send(&m.envelope(), &m.body);
+            let alive = result.is_ok();
+            run.send = Some(result);
+            if alive {
+                // The session's fate after the message is not under test.
+                let _ = session.quit();
+            }
+        }
+    }
+    run.elapsed = started.elapsed();
+    run
+}
+
+/// The session error's core kind, if the error is an SMTP one.
+fn smtp_kind(e: &Error) -> Option<&ErrorKind> {
+    match e {
+        Error::Smtp(e) => Some(e.kind()),
+        _ => None,
+    }
+}
+
+fn reply_code(e: &Error) -> Option<u16> {
+    match e {
+        Error::Smtp(e) => e.reply().map(|r| r.code().value()),
+        _ => None,
+    }
+}
+
+fn is_protocol(e: &Error) -> bool {
+    matches!(smtp_kind(e), Some(ErrorKind::Protocol(_)))
+}
+
+fn is_closed(e: &Error) -> bool {
+    matches!(smtp_kind(e), Some(ErrorKind::ConnectionClosed)) || matches!(e, Error::Io { .. })
+}
+
+fn stage_of(e: &Error) -> Option<Stage> {
+    e.stage()
+}
+
+/// The checks every run must pass, whatever the fault.
+fn invariants(checks: &mut Checks, what: &str, run: &Run, log: &FaultyLog, pipelining: bool) {
+    checks.check(run.elapsed <= MAX_RUN, || {
+        format!("{what}: took {:?} (deadline {TIMEOUT:?})", run.elapsed)
+    });
+    for form in password_forms() {
+        for l in log.plaintext_client_lines() {
+            checks.check(!l.text.contains(&form), || {
+                format!(
+                    "{what}: the password crossed a plaintext wire: {:?}",
+                    l.text
+                )
+            });
+        }
+    }
+    let conns: Vec<u32> = {
+        let mut c: Vec<u32> = log.lines.iter().map(|l| l.conn).collect();
+        c.dedup();
+        c
+    };
+    for conn in conns {
+        let lines: Vec<_> = log.connection(conn).collect();
+        let mut saw_354 = false;
+        let mut rcpt_accepted = false;
+        let mut last_was_data_end = false;
+        let mut acked_after_end = false;
+        for (i, l) in lines.iter().enumerate() {
+            match l.kind {
+                LineKind::Reply if l.text.starts_with("354") => saw_354 = true,
+                LineKind::Reply if l.text.starts_with("250 2.1.5") => rcpt_accepted = true,
+                LineKind::Reply
+                    if last_was_data_end && l.text.starts_with("250 2.0.0 OK queued") =>
+                {
+                    acked_after_end = true;
+                }
+                LineKind::Data => {
+                    checks.check(saw_354, || {
+                        format!("{what}: conn {conn}: data line {i} sent without a 354")
+                    });
+                    last_was_data_end = l.text == ".";
+                }
+                LineKind::Command if starts_with_ci(&l.text, "DATA") && !pipelining => {
+                    checks.check(rcpt_accepted, || {
+                        format!("{what}: conn {conn}: DATA sent though no recipient was accepted")
+                    });
+                }
+                LineKind::Command if starts_with_ci(&l.text, "MAIL") => {
+                    rcpt_accepted = false;
+                    saw_354 = false;
+                }
+                _ => {}
+            }
+        }
+        if run.delivered() && conn == 1 {
+            checks.check(acked_after_end, || {
+                format!("{what}: reported delivered without a 250 to the end of data")
+            });
+        }
+    }
+}
+
+/// How a mode is run.
+fn connect_for(mode: &str, pipelining: bool) -> Connect {
+    let auth = match mode {
+        // HELO fallback: no STARTTLS, so no credentials either.
+        "ehlo-500" => None,
+        m if m.ends_with("-auth") => Some(Mechanism::Login),
+        _ => Some(Mechanism::Plain),
+    };
+    Connect {
+        tls: if auth.is_some() {
+            TlsPolicy::Required
+        } else {
+            TlsPolicy::Opportunistic
+        },
+        auth,
+        timeout: TIMEOUT,
+        pipelining,
+        ..Connect::default()
+    }
+}
+
+/// Runs one fault (see `faulty_server.py --list`) against `adapter`; for
+/// the modes about recipients and MAIL, once with PIPELINING and once
+/// without.
+pub fn run(adapter: &dyn Adapter, mode: &str) {
+    let test = format!("{}::faulty::{mode}", adapter.name());
+    let mut checks = Checks::new(&test);
+    let both = mode.ends_with("-rcpt") || mode.ends_with("-mail") || mode == "rcpt2-reject";
+    let variants: &[bool] = if both { &[true, false] } else { &[true] };
+    for &pipelining in variants {
+        let server = require!(
+            test,
+            Faulty::start(
+                mode,
+                FaultyOptions {
+                    tls: true,
+                    pipelining,
+                }
+            )
+        );
+        let what = format!("{test} (pipelining {pipelining})");
+        let connect = connect_for(mode, pipelining);
+        let run = run_once(
+            adapter,
+            server.port,
+            &connect,
+            &format!("{}-{mode}", adapter.name()),
+        );
+        let tag = format!("{}-{mode}", adapter.name());
+        let second = (mode == "greylist").then(|| run_once(adapter, server.port, &connect, &tag));
+        let log = server.settled_log(Duration::from_secs(5));
+        invariants(&mut checks, &what, &run, &log, pipelining);
+        expect(&mut checks, &what, mode, &run, second.as_ref(), &log);
+        if checks.failed() > 0 {
+            checks.fail(format!("{what}: the server's log:\n{}", log.dump()));
+        }
+    }
+    checks.finish();
+}
+
+/// The expected result of each mode.
+fn expect(
+    checks: &mut Checks,
+    what: &str,
+    mode: &str,
+    run: &Run,
+    second: Option<&Run>,
+    log: &FaultyLog,
+) {
+    let d = run.describe();
+    let err = run.error();
+    let outcome = run.outcome();
+    let connect_err = run.connect.as_ref().err();
+    let mut ok = |cond: bool, want: &str| {
+        checks.check(cond, || format!("{what}: expected {want}, got: {d}"));
+    };
+    match mode {
+        "ok" | "bare-lf" => {
+            ok(
+                run.delivered() && outcome.is_some_and(|o| o.refused().count() == 0),
+                "delivered to all",
+            );
+            ok(run.encrypted, "an encrypted session");
+        }
+        "ehlo-500" => {
+            ok(run.delivered(), "delivered after falling back to HELO");
+            ok(log.sent_command("HELO"), "HELO after the 500 to EHLO");
+        }
+        "garbage-greeting" | "code-2x0" | "code-99" | "code-600" => {
+            ok(
+                connect_err.is_some_and(|e| is_protocol(e) && stage_of(e) == Some(Stage::Init)),
+                "a protocol error at Init",
+            );
+        }
+        "mixed-codes" => {
+            ok(
+                connect_err.is_some_and(|e| is_protocol(e) && stage_of(e) == Some(Stage::Helo)),
+                "a protocol error at Helo",
+            );
+        }
+        "long-line" | "million-line-ehlo" => {
+            ok(
+                connect_err.is_some_and(|e| {
+                    matches!(
+                        smtp_kind(e),
+                        Some(ErrorKind::Protocol(ProtocolError::Reply(_)))
+                    )
+                }),
+                "a reply-limit protocol error",
+            );
+            ok(
+                run.elapsed < Duration::from_secs(5),
+                "a quick end (no reading of the whole flood)",
+            );
+        }
+        "no-greeting" => {
+            ok(connect_err.is_some_and(|e| e.is_timeout()), "a timeout");
+            ok(
+                run.elapsed >= TIMEOUT.mul_f32(0.9),
+                "the full greeting deadline to pass",
+            );
+        }
+        "cut-reply" => {
+            ok(connect_err.is_some_and(is_closed), "connection closed");
+        }
+        "no-starttls" => {
+            ok(
+                connect_err
+                    .is_some_and(|e| matches!(smtp_kind(e), Some(ErrorKind::TlsUnavailable))),
+                "TlsUnavailable",
+            );
+            ok(!log.sent_command("AUTH"), "no AUTH");
+        }
+        "starttls-454" => {
+            ok(
+                connect_err.is_some_and(|e| reply_code(e) == Some(454)),
+                "the 454 as a typed rejection",
+            );
+            ok(!log.sent_command("AUTH"), "no AUTH");
+        }
+        "starttls-inject" => {
+            ok(
+                connect_err.is_some_and(|e| {
+                    matches!(
+                        smtp_kind(e),
+                        Some(ErrorKind::Protocol(ProtocolError::StartTlsInjection))
+                    )
+                }),
+                "StartTlsInjection",
+            );
+            let after: Vec<_> = log
+                .commands()
+                .into_iter()
+                .skip_while(|l| !starts_with_ci(&l.text, "STARTTLS"))
+                .skip(1)
+                .map(|l| l.text.clone())
+                .collect();
+            ok(
+                after.is_empty() || after.iter().all(|t| starts_with_ci(t, "QUIT")),
+                "nothing but QUIT after the injection",
+            );
+        }
+        "greylist" => {
+            ok(
+                outcome.is_some_and(|o| {
+                    matches!(o.result, Err(TransactionError::NoRecipientAccepted))
+                        && o.recipients
+                            .iter()
+                            .all(|r| r.reply().is_some_and(|x| x.code().value() == 450))
+                        && o.result.as_ref().err().is_some_and(|_| {
+                            o.recipients.iter().all(|r| {
+                                r.reply()
+                                    .is_some_and(|x| x.class() == smtp_proto::ReplyClass::Transient)
+                            })
+                        })
+                }),
+                "every recipient greylisted (450)",
+            );
+            let second_ok = second.is_some_and(|s| {
+                s.delivered() && s.outcome().is_some_and(|o| o.refused().count() == 0)
+            });
+            checks.check(second_ok, || {
+                format!(
+                    "{what}: expected delivery on the retry, got: {}",
+                    second.map(Run::describe).unwrap_or_default()
+                )
+            });
+        }
+        "rcpt2-reject" => {
+            ok(
+                outcome.is_some_and(|o| {
+                    o.is_delivered()
+                        && o.recipients.len() == 3
+                        && o.recipients[0].accepted()
+                        && !o.recipients[1].accepted()
+                        && o.recipients[1]
+                            .reply()
+                            .is_some_and(|r| r.code().value() == 550)
+                        && o.recipients[2].accepted()
+                }),
+                "delivered to the 1st and 3rd, the 2nd refused with 550",
+            );
+        }
+        "close-after-body" => {
+            ok(!run.delivered(), "not delivered");
+            ok(
+                err.is_some_and(is_closed)
+                    || outcome
+                        .is_some_and(|o| matches!(o.result, Err(TransactionError::NotSent(_)))),
+                "connection closed / not sent",
+            );
+        }
+        m if m.starts_with("reject-") => {
+            let (code, stage) = m["reject-".len()..]
+                .split_once('-')
+                .expect("reject-CODE-STAGE");
+            let code: u16 = code.parse().expect("numeric code");
+            ok(!run.delivered(), "not delivered");
+            match stage {
+                "greeting" | "ehlo" | "auth" => {
+                    ok(connect_err.is_some_and(|e| reply_code(e) == Some(code)), &format!("the session refused with {code}"));
+                    let want = match stage {
+                        "greeting" => Stage::Init,
+                        "ehlo" => Stage::Helo,
+                        _ => Stage::Auth,
+                    };
+                    let at = connect_err.and_then(stage_of);
+                    let stage_ok = at == Some(want) || (stage == "auth" && matches!(at, Some(Stage::AuthLogin | Stage::AuthLoginUsername | Stage::AuthLoginPassword)));
+                    ok(stage_ok, &format!("the error at stage {want:?}"));
+                    let transient = connect_err.is_some_and(Error::is_transient);
+                    ok(transient == (code != 550), "transient for 4yz, permanent for 5yz");
+                }
+                _ if code == 421 => {
+                    // The server closed the session: a session error, or the
+                    // message reported not sent.
+                    ok(
+                        err.is_some_and(|e| reply_code(e) == Some(421) || is_closed(e))
+                            || outcome.is_some_and(|o| matches!(o.result, Err(TransactionError::NotSent(_)))),
+                        "the 421 ending the session",
+                    );
+                }
+                "mail" => ok(
+                    outcome.is_some_and(|o| matches!(&o.result, Err(TransactionError::MailRejected(r)) if r.code().value() == code)),
+                    &format!("MailRejected({code})"),
+                ),
+                "rcpt" => ok(
+                    outcome.is_some_and(|o| {
+                        matches!(o.result, Err(TransactionError::NoRecipientAccepted))
+                            && o.recipients.iter().all(|r| r.reply().is_some_and(|x| x.code().value() == code))
+                    }),
+                    &format!("NoRecipientAccepted, each recipient {code}"),
+                ),
+                "data" => ok(
+                    outcome.is_some_and(|o| matches!(&o.result, Err(TransactionError::DataRejected(r)) if r.code().value() == code)),
+                    &format!("DataRejected({code})"),
+                ),
+                "eod" => ok(
+                    outcome.is_some_and(|o| matches!(&o.result, Err(TransactionError::MessageRejected(r)) if r.code().value() == code)),
+                    &format!("MessageRejected({code})"),
+                ),
+                other => panic!("unknown stage {other}"),
+            }
+            if matches!(stage, "greeting" | "ehlo") || (stage == "auth") {
+                ok(
+                    !log.sent_command("MAIL"),
+                    "no MAIL after a failed session start",
+                );
+            }
+            if stage == "data" {
+                ok(
+                    !log.lines.iter().any(|l| l.kind == LineKind::Data),
+                    "no body after DATA was refused",
+                );
+            }
+        }
+        other => panic!("no expectation written for mode {other}"),
+    }
+}
+
+/// Every mode of `faulty_server.py`, for a test that all are covered.
+pub const MODES: &[&str] = &[
+    "ok",
+    "garbage-greeting",
+    "no-greeting",
+    "cut-reply",
+    "long-line",
+    "million-line-ehlo",
+    "bare-lf",
+    "code-2x0",
+    "code-99",
+    "code-600",
+    "mixed-codes",
+    "greylist",
+    "no-starttls",
+    "starttls-454",
+    "starttls-inject",
+    "ehlo-500",
+    "rcpt2-reject",
+    "close-after-body",
+    "reject-421-greeting",
+    "reject-421-ehlo",
+    "reject-421-auth",
+    "reject-421-mail",
+    "reject-421-rcpt",
+    "reject-421-data",
+    "reject-421-eod",
+    "reject-450-greeting",
+    "reject-450-ehlo",
+    "reject-450-auth",
+    "reject-450-mail",
+    "reject-450-rcpt",
+    "reject-450-data",
+    "reject-450-eod",
+    "reject-550-greeting",
+    "reject-550-ehlo",
+    "reject-550-auth",
+    "reject-550-mail",
+    "reject-550-rcpt",
+    "reject-550-data",
+    "reject-550-eod",
+];
