@@ -2,12 +2,15 @@
 //! `quit`) and its outputs (`poll_output`, `poll_event`). What each reply
 //! does is decided in one place, `transitions.rs`.
 
+use crate::address::Address;
 use crate::body::{BodyEncoder, BodyMode};
 use crate::capabilities::Capabilities;
 use crate::config::Config;
 use crate::envelope::Envelope;
 use crate::error::{Error, ErrorKind, ProtocolError, UsageError};
-use crate::event::{Direction, Event, Output, RecipientResult, TransactionId, TranscriptLine};
+use crate::event::{
+    Direction, Event, Outcome, Output, RecipientResult, TransactionId, TranscriptLine,
+};
 use crate::reply::ReplyParser;
 use crate::stage::Stage;
 use crate::time::Instant;
@@ -119,6 +122,25 @@ pub(crate) struct Tx {
     /// The server has answered the end of data: its transaction state is
     /// reset, no RSET is needed.
     pub(crate) ended: bool,
+}
+
+impl Tx {
+    /// The message's outcome, with each recipient's address moved in from
+    /// the envelope (no copy).
+    pub(crate) fn into_outcome(
+        self,
+        result: Result<crate::reply::Reply, crate::error::TransactionError>,
+    ) -> Outcome {
+        let mut recipients = self.recipients;
+        for (r, from) in recipients.iter_mut().zip(self.envelope.recipients) {
+            r.address = from.address;
+        }
+        Outcome {
+            id: self.id,
+            recipients,
+            result,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -323,11 +345,12 @@ impl Client {
         }
         let id = TransactionId(self.next_id);
         self.next_id += 1;
+        // Addresses move in from the envelope when the outcome is made.
         let recipients = envelope
             .recipients
             .iter()
-            .map(|r| RecipientResult {
-                address: r.address.clone(),
+            .map(|_| RecipientResult {
+                address: Address::null(),
                 rcpt_reply: None,
                 delivery_reply: None,
             })

@@ -92,6 +92,7 @@ mod credentials;
 mod envelope;
 mod error;
 mod event;
+mod inline;
 #[cfg(feature = "compose")]
 pub mod message;
 pub mod reply;

@@ -4,6 +4,7 @@
 //! by byte or at any split gives the same result. "Need more bytes" is not an
 //! error; malformed input and exceeded limits are.
 
+use crate::inline::InlineVec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -129,10 +130,11 @@ fn parse_number(s: &[u8]) -> Option<(u16, usize)> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Reply {
     code: ReplyCode,
-    /// The text of every line, one after the other.
-    text: Vec<u8>,
+    /// The text of every line, one after the other (inline when short, so
+    /// a typical reply costs no allocation).
+    text: InlineVec<u8, 64>,
     /// Where each line's text ends in `text`.
-    ends: Vec<usize>,
+    ends: InlineVec<u32, 4>,
     enhanced: Option<EnhancedCode>,
 }
 
@@ -142,15 +144,16 @@ impl Reply {
     pub fn new<'a>(code: ReplyCode, lines: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut r = Reply {
             code,
-            text: Vec::new(),
-            ends: Vec::new(),
+            text: InlineVec::new(),
+            ends: InlineVec::new(),
             enhanced: None,
         };
         for line in lines {
             r.text.extend_from_slice(line);
-            r.ends.push(r.text.len());
+            r.ends
+                .push(u32::try_from(r.text.as_slice().len()).unwrap_or(u32::MAX));
         }
-        if r.ends.is_empty() {
+        if r.ends.as_slice().is_empty() {
             r.ends.push(0);
         }
         r.enhanced = r.find_enhanced();
@@ -185,9 +188,11 @@ impl Reply {
 
     /// The text of each line, without code, separator or line end.
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let text = self.text.as_slice();
         let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let line = &self.text[start..end];
+        self.ends.as_slice().iter().map(move |&end| {
+            let end = (end as usize).min(text.len());
+            let line = text.get(start..end).unwrap_or_default();
             start = end;
             line
         })
@@ -195,7 +200,7 @@ impl Reply {
 
     /// How many lines the reply had.
     pub fn line_count(&self) -> usize {
-        self.ends.len()
+        self.ends.as_slice().len()
     }
 
     /// The first line's text after the enhanced code, if any: what a person
@@ -212,7 +217,7 @@ impl Reply {
 
     /// Writes the reply in wire form (`250-a\r\n250 b\r\n`).
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let n = self.ends.len();
+        let n = self.line_count();
         for (i, line) in self.lines().enumerate() {
             push_code(self.code, out);
             out.push(if i + 1 == n { b' ' } else { b'-' });
@@ -343,8 +348,9 @@ pub struct ReplyParser {
     line: Vec<u8>,
     /// The reply being assembled (`None` before its first line).
     code: Option<ReplyCode>,
+    /// The reply's lines so far, kept between replies to reuse their space.
     text: Vec<u8>,
-    ends: Vec<usize>,
+    ends: Vec<u32>,
     total: usize,
 }
 
@@ -442,18 +448,24 @@ impl ReplyParser {
             return Err(ReplyError::TooManyLines);
         }
         self.text.extend_from_slice(text);
-        self.ends.push(self.text.len());
+        // Lines are at most `max_line_len` and a reply at most
+        // `max_reply_bytes`; a limit beyond u32 is clamped by the parser's
+        // own checks long before this could wrap.
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
         self.line.clear();
         if !last {
             return Ok(None);
         }
         let mut reply = Reply {
             code,
-            text: core::mem::take(&mut self.text),
-            ends: core::mem::take(&mut self.ends),
+            text: InlineVec::from_slice(&self.text),
+            ends: InlineVec::from_slice(&self.ends),
             enhanced: None,
         };
         reply.enhanced = reply.find_enhanced();
+        self.text.clear();
+        self.ends.clear();
         self.code = None;
         self.total = 0;
         Ok(Some(reply))

@@ -8,9 +8,9 @@ use crate::client::{Client, Cmd, Phase, TxState};
 use crate::command;
 use crate::config::{Protocol, RecipientPolicy, TlsPolicy};
 use crate::credentials::Credentials;
-use crate::envelope::BodyType;
+use crate::envelope::{BodyType, Envelope};
 use crate::error::{Error, ErrorKind, ProtocolError, TransactionError};
-use crate::event::{Direction, Event, Outcome, TransactionId};
+use crate::event::{Direction, Event, TransactionId};
 use crate::reply::{Reply, ReplyClass};
 use crate::stage::Stage;
 use alloc::vec::Vec;
@@ -374,13 +374,13 @@ impl Client {
         }
         // A transaction that failed before its body was asked for: the
         // caller's body is not wanted.
-        let Some(tx) = self.txs.remove(pos) else {
+        let Some(mut tx) = self.txs.remove(pos) else {
             return;
         };
         if self.body.as_ref().is_some_and(|b| b.tx == id) {
             self.body = None;
         }
-        let result = match (tx.failure, tx.final_reply) {
+        let result = match (tx.failure.take(), tx.final_reply.take()) {
             (None, Some(reply)) => Ok(reply),
             (Some(TransactionError::MessageRejected(_)), Some(reply))
                 if self.config.protocol == Protocol::Lmtp =>
@@ -396,11 +396,8 @@ impl Client {
         {
             self.write_command(Cmd::Rset, b"RSET\r\n");
         }
-        self.events.push_back(Event::Outcome(Outcome {
-            id: tx.id,
-            recipients: tx.recipients,
-            result,
-        }));
+        self.events
+            .push_back(Event::Outcome(tx.into_outcome(result)));
     }
 
     /// Starts the next message (or QUIT) when the session allows it.
@@ -431,13 +428,16 @@ impl Client {
     /// Checks what the envelope needs, then sends MAIL (and, pipelined,
     /// every RCPT and DATA, or starts BDAT).
     fn start_transaction(&mut self, id: TransactionId) {
-        let caps = self.caps.clone().unwrap_or_default();
-        let Some(tx) = self.tx(id) else { return };
+        let no_caps = Capabilities::default();
+        let caps = self.caps.as_ref().unwrap_or(&no_caps);
+        let Some(tx) = self.txs.iter().find(|t| t.id == id) else {
+            return;
+        };
         let use_bdat = self.config.chunking
             && caps.chunking
             && self.config.protocol == Protocol::Smtp
             && (caps.pipelining || tx.envelope.body_type == BodyType::BinaryMime);
-        if let Some(err) = self.precheck(id, &caps, use_bdat) {
+        if let Some(err) = precheck(&tx.envelope, caps, use_bdat, self.encrypted) {
             if let Some(tx) = self.tx_mut(id) {
                 tx.failure = Some(err);
                 tx.state = TxState::Ending;
@@ -445,21 +445,19 @@ impl Client {
             }
             return self.settle(id);
         }
+        let start = self.out.len();
+        command::mail(&mut self.out, &tx.envelope, caps, use_bdat);
+        let n = tx.envelope.recipients.len();
         let pipelined = self.pipelining();
         let all_or_nothing = self.config.recipient_policy == RecipientPolicy::AllOrNothing;
-        let Some(tx) = self.tx_mut(id) else { return };
-        tx.state = TxState::Started;
-        tx.bdat = use_bdat;
-        let start = self.out.len();
-        let Some(tx) = self.txs.iter().find(|t| t.id == id) else {
-            return;
-        };
-        command::mail(&mut self.out, &tx.envelope, &caps, use_bdat);
+        if let Some(tx) = self.tx_mut(id) {
+            tx.state = TxState::Started;
+            tx.bdat = use_bdat;
+        }
         self.expect(Cmd::Mail(id), start);
         if !pipelined {
             return;
         }
-        let n = self.tx(id).map_or(0, |t| t.recipients.len());
         for i in 0..n {
             self.send_rcpt(id, i);
         }
@@ -472,43 +470,6 @@ impl Client {
         } else {
             self.write_command(Cmd::Data(id), b"DATA\r\n");
         }
-    }
-
-    fn precheck(
-        &self,
-        id: TransactionId,
-        caps: &Capabilities,
-        use_bdat: bool,
-    ) -> Option<TransactionError> {
-        let env = &self.tx(id)?.envelope;
-        if let (Some(size), Some(limit)) = (env.size, caps.size) {
-            if limit > 0 && size > limit {
-                return Some(TransactionError::TooLarge { size, limit });
-            }
-        }
-        let unavailable = TransactionError::ExtensionUnavailable;
-        if env.needs_smtputf8() && !caps.smtp_utf8 {
-            return Some(unavailable("SMTPUTF8"));
-        }
-        match env.body_type {
-            BodyType::EightBitMime if !caps.eight_bit_mime => return Some(unavailable("8BITMIME")),
-            BodyType::BinaryMime if !(caps.binary_mime && use_bdat) => {
-                return Some(unavailable("BINARYMIME"));
-            }
-            _ => {}
-        }
-        if env.require_dsn && env.uses_dsn() && !caps.dsn {
-            return Some(unavailable("DSN"));
-        }
-        if env.require_tls {
-            if !self.encrypted {
-                return Some(TransactionError::NotEncrypted);
-            }
-            if !caps.require_tls {
-                return Some(unavailable("REQUIRETLS"));
-            }
-        }
-        None
     }
 
     fn body_mode(&self, id: TransactionId) -> BodyMode {
@@ -653,12 +614,47 @@ impl Client {
         self.phase = Phase::Closed;
         for tx in core::mem::take(&mut self.txs) {
             let result = Err(TransactionError::NotSent(error.clone()));
-            self.events.push_back(Event::Outcome(Outcome {
-                id: tx.id,
-                recipients: tx.recipients,
-                result,
-            }));
+            self.events
+                .push_back(Event::Outcome(tx.into_outcome(result)));
         }
         self.error = Some(error);
     }
+}
+
+/// What an envelope needs that the session cannot give; checked before
+/// anything of the message is sent.
+fn precheck(
+    env: &Envelope,
+    caps: &Capabilities,
+    use_bdat: bool,
+    encrypted: bool,
+) -> Option<TransactionError> {
+    if let (Some(size), Some(limit)) = (env.size, caps.size) {
+        if limit > 0 && size > limit {
+            return Some(TransactionError::TooLarge { size, limit });
+        }
+    }
+    let unavailable = TransactionError::ExtensionUnavailable;
+    if env.needs_smtputf8() && !caps.smtp_utf8 {
+        return Some(unavailable("SMTPUTF8"));
+    }
+    match env.body_type {
+        BodyType::EightBitMime if !caps.eight_bit_mime => return Some(unavailable("8BITMIME")),
+        BodyType::BinaryMime if !(caps.binary_mime && use_bdat) => {
+            return Some(unavailable("BINARYMIME"));
+        }
+        _ => {}
+    }
+    if env.require_dsn && env.uses_dsn() && !caps.dsn {
+        return Some(unavailable("DSN"));
+    }
+    if env.require_tls {
+        if !encrypted {
+            return Some(TransactionError::NotEncrypted);
+        }
+        if !caps.require_tls {
+            return Some(unavailable("REQUIRETLS"));
+        }
+    }
+    None
 }
