@@ -68,6 +68,49 @@
 //! session goes on; a session that ends early reports every message not yet
 //! accepted as [`TransactionError::NotSent`].
 //!
+//! ```
+//! use smtp_proto::{Address, Client, Config, Envelope, Event, Instant, Output, TransactionError};
+//!
+//! let now = Instant::ZERO;
+//! let mut client = Client::new(Config::default(), now);
+//! let from = Address::new("news@example.org").unwrap();
+//! for to in ["ann@example.org", "gone@example.org", "bo@example.org"] {
+//!     client.send(Envelope::new(from.clone(), [Address::new(to).unwrap()]), now).unwrap();
+//! }
+//! client.quit(now);
+//!
+//! // The server's side, one entry per round trip: with PIPELINING each
+//! // message costs one, and its end of data shares a write with the next MAIL.
+//! let mut server = [
+//!     &b"220 mx ESMTP\r\n"[..],
+//!     b"250-mx\r\n250 PIPELINING\r\n",
+//!     b"250 ok\r\n250 ok\r\n354 go\r\n",
+//!     b"250 queued as A1\r\n250 ok\r\n550 5.1.1 no such user\r\n554 no valid recipients\r\n",
+//!     b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+//!     b"250 queued as A3\r\n221 bye\r\n",
+//! ]
+//! .into_iter();
+//! let mut outcomes = Vec::new();
+//! loop {
+//!     match client.poll_output() {
+//!         Output::Transmit(_) => {}
+//!         Output::NeedBody(_) => client.send_body(b"Subject: news\r\n\r\nhi\r\n", true, now).unwrap(),
+//!         Output::Wait(_) => client.handle_input(server.next().unwrap(), now),
+//!         Output::Closed(result) => break result.unwrap(),
+//!         other => unreachable!("{other:?}"),
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         if let Event::Outcome(o) = event {
+//!             outcomes.push(o);
+//!         }
+//!     }
+//! }
+//! assert!(outcomes[0].is_delivered());
+//! assert_eq!(outcomes[1].result, Err(TransactionError::NoRecipientAccepted));
+//! assert_eq!(outcomes[1].refused().next().unwrap().address.as_str(), "gone@example.org");
+//! assert!(outcomes[2].is_delivered()); // after an RSET, on the same session
+//! ```
+//!
 //! # Errors
 //!
 //! What the server causes ends up in [`Output::Closed`] as an [`Error`] (for
