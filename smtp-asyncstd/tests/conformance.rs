@@ -1,0 +1,158 @@
+//! The conformance suite (smtp-test-support) against the futures-io
+//! adapter, once under async-std's executor and once under smol's.
+
+use async_net::TcpStream;
+use smtp_asyncstd::{Client, Envelope, Error, Options, Outcome, Session};
+use smtp_test_support::{Generator, Harness, ScriptedStream};
+use std::future::Future;
+use std::time::Duration;
+
+/// Runs a future to completion on one executor.
+trait Executor {
+    fn block_on<F: Future>(&self, f: F) -> F::Output;
+}
+
+struct AsyncStd;
+
+impl Executor for AsyncStd {
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        async_std::task::block_on(f)
+    }
+}
+
+struct Smol;
+
+impl Executor for Smol {
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        smol::block_on(f)
+    }
+}
+
+struct On<E>(E);
+
+fn bodies(messages: &[(Envelope, Vec<u8>)]) -> impl Iterator<Item = (&Envelope, &[u8])> {
+    messages.iter().map(|(e, b)| (e, b.as_slice()))
+}
+
+impl<E: Executor> Harness for On<E> {
+    type Session = Session<TcpStream>;
+    const CANCELLABLE: bool = true;
+
+    fn connect(&self, port: u16, options: &Options) -> Result<Self::Session, Error> {
+        self.0
+            .block_on(Session::connect("127.0.0.1", port, options))
+    }
+
+    fn send(
+        &self,
+        s: &mut Self::Session,
+        envelope: &Envelope,
+        body: &[u8],
+    ) -> Result<Outcome, Error> {
+        self.0.block_on(s.send(envelope, body))
+    }
+
+    fn send_stream(
+        &self,
+        s: &mut Self::Session,
+        envelope: &Envelope,
+        body: &mut Generator,
+    ) -> Result<Outcome, Error> {
+        self.0.block_on(s.send_from(envelope, body))
+    }
+
+    fn send_many(
+        &self,
+        s: &mut Self::Session,
+        messages: &[(Envelope, Vec<u8>)],
+    ) -> Result<Vec<Outcome>, Error> {
+        self.0.block_on(s.send_many(bodies(messages)))
+    }
+
+    fn quit(&self, s: Self::Session) -> Result<(), Error> {
+        self.0.block_on(s.quit())
+    }
+
+    fn client<'s>(&self, s: &'s Self::Session) -> &'s Client {
+        s.client()
+    }
+
+    fn nodelay(&self, s: &Self::Session) -> bool {
+        s.get_ref().is_some_and(|t| t.nodelay().unwrap_or(false))
+    }
+
+    fn send_one_call(
+        &self,
+        port: u16,
+        options: &Options,
+        envelope: &Envelope,
+        body: &[u8],
+    ) -> Result<Outcome, Error> {
+        self.0.block_on(smtp_asyncstd::send(
+            "127.0.0.1",
+            port,
+            options,
+            envelope,
+            body,
+        ))
+    }
+
+    fn scripted(
+        &self,
+        stream: ScriptedStream,
+        options: &Options,
+        messages: &[(Envelope, Vec<u8>)],
+    ) -> Result<Vec<Outcome>, Error> {
+        self.0.block_on(async {
+            let mut s = Session::over(stream, "localhost", options).await?;
+            let outcomes = s.send_many(bodies(messages)).await?;
+            s.quit().await?;
+            Ok(outcomes)
+        })
+    }
+
+    fn send_within(
+        &self,
+        s: &mut Self::Session,
+        envelope: &Envelope,
+        body: &[u8],
+        limit: Duration,
+    ) -> Option<Result<Outcome, Error>> {
+        let send = async { Some(s.send(envelope, body).await) };
+        let give_up = async {
+            async_io::Timer::after(limit).await;
+            None
+        };
+        self.0.block_on(futures_lite::future::or(send, give_up))
+    }
+}
+
+mod async_std_executor {
+    use super::*;
+    smtp_test_support::conformance_suite!(On(AsyncStd));
+}
+
+mod smol_executor {
+    use super::*;
+    smtp_test_support::conformance_suite!(On(Smol));
+}
+
+/// Sessions can be moved into spawned tasks.
+#[test]
+fn futures_are_send() {
+    fn is_send<T: Send>(_: &T) {}
+    fn check(s: &mut Session, e: &Envelope) {
+        is_send(&s.send(e, b""));
+        is_send(&s.send_from(e, &b""[..]));
+        is_send(&s.send_many([(e, &b""[..])]));
+        is_send(&Session::connect("127.0.0.1", 25, &Options::default()));
+        is_send(&smtp_asyncstd::send(
+            "127.0.0.1",
+            25,
+            &Options::default(),
+            e,
+            b"",
+        ));
+    }
+    let _ = check;
+}
