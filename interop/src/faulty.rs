@@ -469,6 +469,40 @@ fn expect(
     }
 }
 
+/// Proves that the log checks bite: a session that really sends the
+/// password in plaintext (opted into, against a server without TLS) must
+/// be caught by the same checks every fault runs through.
+pub fn self_check(adapter: &dyn Adapter) {
+    let test = format!("{}::faulty::self-check", adapter.name());
+    let server = require!(
+        test,
+        Faulty::start(
+            "ok",
+            FaultyOptions {
+                tls: false,
+                pipelining: true,
+            }
+        )
+    );
+    let connect = Connect {
+        tls: TlsPolicy::Off,
+        auth: Some(Mechanism::Plain),
+        allow_plaintext_auth: true,
+        timeout: TIMEOUT,
+        ..Connect::default()
+    };
+    let run = run_once(adapter, server.port, &connect, "self-check");
+    let log = server.settled_log(Duration::from_secs(5));
+    assert!(run.delivered(), "{test}: {}", run.describe());
+    let mut probe = Checks::new(&test);
+    invariants(&mut probe, &test, &run, &log, true);
+    assert!(
+        probe.failed() > 0,
+        "{test}: the password went out in plaintext, yet no check saw it:\n{}",
+        log.dump()
+    );
+}
+
 /// Every mode of `faulty_server.py`, for a test that all are covered.
 pub const MODES: &[&str] = &[
     "ok",

@@ -10,6 +10,12 @@ macro_rules! faults {
             }
         )*
 
+        /// The checks catch a password sent in plaintext.
+        #[test]
+        fn self_check() {
+            interop::faulty::self_check(&$adapter);
+        }
+
         /// Every mode the server knows has a test here.
         #[test]
         fn every_mode_is_covered() {
@@ -70,6 +76,9 @@ macro_rules! faulty_for {
 }
 
 faulty_for!(blocking, interop::adapters::Blocking);
+faulty_for!(tokio, interop::adapters::Tokio);
+faulty_for!(async_std, interop::adapters::AsyncStd);
+faulty_for!(smol, interop::adapters::Smol);
 
 /// The server's own list of modes matches the suite's.
 #[test]

@@ -24,3 +24,6 @@ macro_rules! matrix_for {
 }
 
 matrix_for!(blocking, interop::adapters::Blocking);
+matrix_for!(tokio, interop::adapters::Tokio);
+matrix_for!(async_std, interop::adapters::AsyncStd);
+matrix_for!(smol, interop::adapters::Smol);
