@@ -9,6 +9,9 @@
 //! - [`Driver`]: the core with its clock and collected outcomes; its
 //!   [`step`](Driver::step) tells the adapter which I/O to do next
 //!   ([`Step`]), so no SMTP logic lives in an adapter.
+//! - [`AsyncSession`]: the session and loop of both async adapters, over
+//!   what each provides ([`AsyncConnection`], [`AsyncBody`]), since only
+//!   their I/O traits differ.
 //!
 //! An adapter's loop, in outline:
 //!
@@ -37,10 +40,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod async_session;
 mod driver;
 mod error;
 mod options;
 
+pub use async_session::{AsyncBody, AsyncConnection, AsyncSession, delivered};
 pub use driver::{CHUNK, Clock, Driver, Goal, Step};
 pub use error::Error;
 pub use options::{Options, SUBMISSIONS_PORT, TlsTarget};

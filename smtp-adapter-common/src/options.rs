@@ -155,6 +155,14 @@ impl Options {
             name: self.server_name(host)?,
         })
     }
+
+    /// The TLS target of a session to `host` with `config`, when it may
+    /// need TLS (implicit TLS, or a policy other than
+    /// [`TlsPolicy::Off`](smtp_proto::TlsPolicy::Off)).
+    pub fn tls_target(&self, host: &str, config: &Config) -> Result<Option<TlsTarget>, Error> {
+        let may_need = config.implicit_tls || config.tls_policy() != smtp_proto::TlsPolicy::Off;
+        may_need.then(|| self.tls_for(host)).transpose()
+    }
 }
 
 /// What a TLS handshake needs: the rustls configuration and the name the

@@ -208,10 +208,7 @@ impl<S: Transport> Session<S> {
 
     fn start(stream: S, host: &str, config: Config, options: &Options) -> Result<Self, Error> {
         let implicit = config.implicit_tls;
-        let tls = match implicit || config.tls_policy() != TlsPolicy::Off {
-            true => Some(options.tls_for(host)?),
-            false => None,
-        };
+        let tls = options.tls_target(host, &config)?;
         let write_timeout = config.timeouts.data_block.max(Duration::from_millis(1));
         stream
             .set_write_timeout(Some(write_timeout))
@@ -383,8 +380,5 @@ pub fn send(
     let outcome = session.send(envelope, message)?;
     // The message's fate is known; a failing QUIT changes nothing about it.
     let _ = session.quit();
-    match outcome.is_delivered() {
-        true => Ok(outcome),
-        false => Err(Error::Rejected(Box::new(outcome))),
-    }
+    smtp_adapter_common::delivered(outcome)
 }

@@ -42,7 +42,7 @@
 //! [`Error::Interrupted`]. Drop it and connect again.
 #![forbid(unsafe_code)]
 
-use smtp_adapter_common::{CHUNK, Driver, Goal, Step, TlsTarget};
+use smtp_adapter_common::{AsyncBody, AsyncConnection, AsyncSession, TlsTarget};
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -54,8 +54,16 @@ use tokio_rustls::client::TlsStream;
 pub use smtp_adapter_common::{Error, Options};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
-    TlsPolicy, TransactionId,
+    TlsPolicy,
 };
+
+/// `fut`'s output, or a [`io::ErrorKind::TimedOut`] error if `limit`
+/// passed first.
+async fn within<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+}
 
 /// The connection, in plaintext or TLS.
 enum Conn<S> {
@@ -66,74 +74,71 @@ enum Conn<S> {
     Gone,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    fn sock(&self) -> Option<&S> {
-        match self {
-            Conn::Plain(s) => Some(s),
-            Conn::Tls(t) => Some(t.get_ref().0),
-            Conn::Gone => None,
-        }
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Conn<S> {
+    async fn read(&mut self, buf: &mut [u8], limit: Duration) -> io::Result<usize> {
+        within(limit, async {
+            match self {
+                Conn::Plain(s) => s.read(buf).await,
+                Conn::Tls(t) => t.read(buf).await,
+                Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
+            }
+        })
+        .await
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read(buf).await,
-            Conn::Tls(t) => t.read(buf).await,
-            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
-        }
+    async fn write_all(&mut self, bytes: &[u8], limit: Duration) -> io::Result<()> {
+        within(limit, async {
+            match self {
+                Conn::Plain(s) => s.write_all(bytes).await?,
+                Conn::Tls(t) => t.write_all(bytes).await?,
+                Conn::Gone => return Err(io::ErrorKind::NotConnected.into()),
+            }
+            match self {
+                Conn::Plain(s) => s.flush().await,
+                Conn::Tls(t) => t.flush().await,
+                Conn::Gone => Ok(()),
+            }
+        })
+        .await
     }
 
-    /// One write call for the whole slice, flushed.
-    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => {
-                s.write_all(bytes).await?;
-                s.flush().await
-            }
-            Conn::Tls(t) => {
-                t.write_all(bytes).await?;
-                t.flush().await
-            }
-            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
-        }
+    async fn start_tls(
+        &mut self,
+        tls: &TlsTarget,
+        limit: Duration,
+        stage: Stage,
+    ) -> Result<(), Error> {
+        let Conn::Plain(sock) = std::mem::replace(self, Conn::Gone) else {
+            return Err(smtp_proto::UsageError::NotExpectingTls.into());
+        };
+        let connect = TlsConnector::from(tls.config.clone()).connect(tls.name.clone(), sock);
+        let stream = within(limit, connect)
+            .await
+            .map_err(|e| Error::from_io(e, stage))?;
+        *self = Conn::Tls(Box::new(stream));
+        Ok(())
     }
 }
 
-/// Runs a TLS handshake on `sock` within `limit`.
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
-    sock: S,
-    tls: &TlsTarget,
-    limit: Duration,
-    stage: Stage,
-) -> Result<Conn<S>, Error> {
-    let connect = TlsConnector::from(tls.config.clone()).connect(tls.name.clone(), sock);
-    match timeout(limit, connect).await {
-        Err(_) => Err(Error::Timeout(stage)),
-        Ok(Err(e)) => Err(Error::from_io(e, stage)),
-        Ok(Ok(stream)) => Ok(Conn::Tls(Box::new(stream))),
-    }
-}
+/// A body read from a tokio [`AsyncRead`].
+struct Body<R>(R);
 
-/// Reads until `buf` is full or the body ends; `true` when it ended.
-async fn fill<R: AsyncRead + Unpin>(body: &mut R, buf: &mut [u8]) -> io::Result<(usize, bool)> {
-    let mut n = 0;
-    while n < buf.len() {
-        match body.read(&mut buf[n..]).await? {
-            0 => return Ok((n, true)),
-            k => n += k,
+impl<R: AsyncRead + Unpin> AsyncBody for Body<R> {
+    async fn fill(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.0.read(&mut buf[n..]).await? {
+                0 => return Ok((n, true)),
+                k => n += k,
+            }
         }
+        Ok((n, false))
     }
-    Ok((n, false))
 }
 
 /// An open SMTP session over a stream (a [`TcpStream`] unless you bring
 /// your own with [`Session::over`]).
-pub struct Session<S = TcpStream> {
-    conn: Conn<S>,
-    driver: Driver,
-    tls: Option<TlsTarget>,
-    buf: Vec<u8>,
-}
+pub struct Session<S = TcpStream>(AsyncSession<Conn<S>>);
 
 impl Session<TcpStream> {
     /// Connects to `host:port`, trying each resolved address in turn with
@@ -145,24 +150,20 @@ impl Session<TcpStream> {
             port,
             source,
         };
-        let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "timed out");
-        let addrs = timeout(
-            options.connect_timeout,
-            tokio::net::lookup_host((host, port)),
-        )
-        .await
-        .map_err(|_| connect_error(timed_out()))?
-        .map_err(connect_error)?;
+        let limit = options.connect_timeout;
+        let addrs = within(limit, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(connect_error)?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
         for addr in addrs {
-            match timeout(options.connect_timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(stream)) => {
+            match within(limit, TcpStream::connect(addr)).await {
+                Ok(stream) => {
                     stream.set_nodelay(true).map_err(connect_error)?;
                     let config = options.config_for(port);
-                    return Session::start(stream, host, config, options).await;
+                    let session = AsyncSession::open(Conn::Plain(stream), host, config, options);
+                    return Ok(Session(session.await?));
                 }
-                Ok(Err(e)) => last = e,
-                Err(_) => last = timed_out(),
+                Err(e) => last = e,
             }
         }
         Err(connect_error(last))
@@ -174,46 +175,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// name the server's certificate must carry. Implicit TLS only if
     /// [`Options::implicit_tls`] says so.
     pub async fn over(stream: S, host: &str, options: &Options) -> Result<Self, Error> {
-        Session::start(stream, host, options.config_for(0), options).await
-    }
-
-    async fn start(
-        stream: S,
-        host: &str,
-        config: Config,
-        options: &Options,
-    ) -> Result<Self, Error> {
-        let implicit = config.implicit_tls;
-        let tls = match implicit || config.tls_policy() != TlsPolicy::Off {
-            true => Some(options.tls_for(host)?),
-            false => None,
-        };
-        let conn = match &tls {
-            Some(tls) if implicit => {
-                handshake(stream, tls, config.timeouts.greeting, Stage::Init).await?
-            }
-            _ => Conn::Plain(stream),
-        };
-        let mut session = Session {
-            conn,
-            driver: Driver::new(config),
-            tls,
-            buf: vec![0; CHUNK],
-        };
-        session.driver.begin()?;
-        let opened = session
-            .drive(Goal::Open, &mut [] as &mut [(_, &[u8])])
-            .await;
-        session.driver.end();
-        opened.map_err(|e| session.driver.fail(e))?;
-        Ok(session)
+        let config = options.config_for(0);
+        let session = AsyncSession::open(Conn::Plain(stream), host, config, options);
+        Ok(Session(session.await?))
     }
 
     /// Sends one message whose body is in memory. `Ok` when the server
     /// decided (see [`Outcome::is_delivered`] and [`Outcome::refused`]);
     /// `Err` when the session failed before it did.
     pub async fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
-        self.send_from(envelope, body).await
+        self.0.send(envelope, body).await
     }
 
     /// Sends one message whose body is read from `body` in 64 KiB chunks
@@ -223,13 +194,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         envelope: &Envelope,
         body: R,
     ) -> Result<Outcome, Error> {
-        self.driver.begin()?;
-        let id = match self.driver.queue([envelope]) {
-            Ok(ids) => ids[0],
-            Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
-        };
-        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, body)]).await;
-        self.driver.finish_one(id, driven)
+        self.0.send(envelope, Body(body)).await
     }
 
     /// Sends several messages, queued together so that the core pipelines
@@ -241,87 +206,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         &mut self,
         messages: impl IntoIterator<Item = (&'e Envelope, R)>,
     ) -> Result<Vec<Outcome>, Error> {
-        self.driver.begin()?;
-        let (envelopes, bodies): (Vec<&Envelope>, Vec<R>) = messages.into_iter().unzip();
-        let ids = match self.driver.queue(envelopes) {
-            Ok(ids) => ids,
-            Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
-        };
-        let mut sources: Vec<_> = ids.iter().copied().zip(bodies).collect();
-        let driven = self.drive(Goal::Outcomes(&ids), &mut sources).await;
-        Ok(self.driver.finish_batch(&ids, driven))
+        let messages = messages.into_iter().map(|(e, r)| (e, Body(r)));
+        self.0.send_many(messages).await
     }
 
     /// Ends the session with QUIT and waits for the server's reply.
-    pub async fn quit(mut self) -> Result<(), Error> {
-        self.driver.begin()?;
-        self.driver.quit();
-        let closed = self.drive(Goal::Closed, &mut [] as &mut [(_, &[u8])]).await;
-        closed.map_err(|e| self.driver.fail(e))
+    pub async fn quit(self) -> Result<(), Error> {
+        self.0.quit().await
     }
 
     /// The core: its stage, the server's capabilities, whether the
     /// connection is encrypted.
     pub fn client(&self) -> &Client {
-        self.driver.client()
+        self.0.client()
     }
 
     /// Drains the events seen so far other than outcomes (greeting,
     /// capabilities, transcript lines when `Config::transcript` is on).
     pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
-        self.driver.events()
+        self.0.events()
     }
 
     /// The underlying stream (under TLS, if any); `None` after a TLS
     /// handshake failed or was cancelled.
     pub fn get_ref(&self) -> Option<&S> {
-        self.conn.sock()
-    }
-
-    /// The loop: performs the I/O each step of the driver names.
-    async fn drive<R: AsyncRead + Unpin>(
-        &mut self,
-        goal: Goal<'_>,
-        bodies: &mut [(TransactionId, R)],
-    ) -> Result<(), Error> {
-        loop {
-            let stage = self.driver.stage();
-            let write_timeout = self.driver.write_timeout();
-            match self.driver.step(goal)? {
-                Step::Write(bytes) => {
-                    match timeout(write_timeout, self.conn.write_all(bytes)).await {
-                        Ok(written) => written.map_err(|e| Error::from_io(e, stage))?,
-                        Err(_) => return Err(Error::Timeout(stage)),
-                    }
-                }
-                Step::Read(limit) => match timeout(limit, self.conn.read(&mut self.buf)).await {
-                    Err(_) => self.driver.timed_out(),
-                    Ok(Ok(0)) => self.driver.eof(),
-                    Ok(Ok(n)) => self.driver.input(&self.buf[..n]),
-                    Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => self.driver.eof(),
-                    Ok(Err(e)) => return Err(Error::from_io(e, stage)),
-                },
-                Step::Body(id) => {
-                    let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
-                        return Err(smtp_proto::UsageError::NotExpectingBody.into());
-                    };
-                    let (n, last) = fill(body, &mut self.buf).await.map_err(Error::Body)?;
-                    self.driver.body(&self.buf[..n], last)?;
-                }
-                Step::StartTls => {
-                    let tls = self
-                        .tls
-                        .as_ref()
-                        .ok_or(Error::Config("no TLS configuration".into()))?;
-                    let Conn::Plain(sock) = std::mem::replace(&mut self.conn, Conn::Gone) else {
-                        return Err(smtp_proto::UsageError::NotExpectingTls.into());
-                    };
-                    let limit = self.driver.handshake_timeout();
-                    self.conn = handshake(sock, tls, limit, stage).await?;
-                    self.driver.tls_established()?;
-                }
-                Step::Done => return Ok(()),
-            }
+        match self.0.connection() {
+            Conn::Plain(s) => Some(s),
+            Conn::Tls(t) => Some(t.get_ref().0),
+            Conn::Gone => None,
         }
     }
 }
@@ -342,8 +254,5 @@ pub async fn send(
     let outcome = session.send(envelope, message).await?;
     // The message's fate is known; a failing QUIT changes nothing about it.
     let _ = session.quit().await;
-    match outcome.is_delivered() {
-        true => Ok(outcome),
-        false => Err(Error::Rejected(Box::new(outcome))),
-    }
+    smtp_adapter_common::delivered(outcome)
 }

@@ -1,0 +1,222 @@
+//! The session and loop of the two async adapters (smtp-tokio and
+//! smtp-asyncstd), written once against the little each of them provides:
+//! a connection that reads and writes within a time limit and can start
+//! TLS ([`AsyncConnection`]), and a body that fills a buffer
+//! ([`AsyncBody`]). Their I/O traits differ (tokio's and futures-io's);
+//! nothing else does.
+
+use crate::{CHUNK, Driver, Error, Goal, Options, Step, TlsTarget};
+use smtp_proto::{Client, Config, Envelope, Event, Outcome, Stage, TransactionId, UsageError};
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+/// A connection as the async loop needs it. A time limit that passes is
+/// an error of kind [`io::ErrorKind::TimedOut`].
+pub trait AsyncConnection {
+    /// Reads what is there into `buf` (0 at the end of the stream), within
+    /// `limit`.
+    fn read(&mut self, buf: &mut [u8], limit: Duration) -> impl Future<Output = io::Result<usize>>;
+
+    /// Writes all of `bytes` with one write call and flushes, within
+    /// `limit`.
+    fn write_all(&mut self, bytes: &[u8], limit: Duration) -> impl Future<Output = io::Result<()>>;
+
+    /// Runs the TLS handshake on the plaintext connection within `limit`;
+    /// errors name `stage`. After a failure the connection is unusable.
+    fn start_tls(
+        &mut self,
+        tls: &TlsTarget,
+        limit: Duration,
+        stage: Stage,
+    ) -> impl Future<Output = Result<(), Error>>;
+}
+
+/// A message body as the async loop reads it.
+pub trait AsyncBody {
+    /// Reads until `buf` is full or the body ends; returns how much was
+    /// read and whether the body ended.
+    fn fill(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<(usize, bool)>>;
+}
+
+impl AsyncBody for &[u8] {
+    async fn fill(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let n = buf.len().min(self.len());
+        let (chunk, rest) = self.split_at(n);
+        buf[..n].copy_from_slice(chunk);
+        *self = rest;
+        Ok((n, self.is_empty()))
+    }
+}
+
+/// An open session over an [`AsyncConnection`]; the async adapters wrap it
+/// in their own `Session` type.
+#[derive(Debug)]
+pub struct AsyncSession<C> {
+    conn: C,
+    driver: Driver,
+    tls: Option<TlsTarget>,
+    buf: Vec<u8>,
+}
+
+impl<C: AsyncConnection> AsyncSession<C> {
+    /// Opens the session on a connected stream: implicit TLS if `config`
+    /// says so, then greeting, EHLO, STARTTLS, AUTH. `host` is the name the
+    /// certificate must carry.
+    pub async fn open(
+        conn: C,
+        host: &str,
+        config: Config,
+        options: &Options,
+    ) -> Result<Self, Error> {
+        let implicit = config.implicit_tls;
+        let tls = options.tls_target(host, &config)?;
+        let greeting = config.timeouts.greeting;
+        let mut session = AsyncSession {
+            conn,
+            driver: Driver::new(config),
+            tls,
+            buf: vec![0; CHUNK],
+        };
+        if let (true, Some(tls)) = (implicit, &session.tls) {
+            session.conn.start_tls(tls, greeting, Stage::Init).await?;
+        }
+        session.driver.begin()?;
+        let opened = session
+            .drive(Goal::Open, &mut [] as &mut [(_, &[u8])])
+            .await;
+        session.driver.end();
+        opened.map_err(|e| session.driver.fail(e))?;
+        Ok(session)
+    }
+
+    /// Sends one message; see the adapters' `Session::send_from`.
+    pub async fn send<B: AsyncBody>(
+        &mut self,
+        envelope: &Envelope,
+        body: B,
+    ) -> Result<Outcome, Error> {
+        self.driver.begin()?;
+        let id = match self.driver.queue([envelope]) {
+            Ok(ids) => ids[0],
+            Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
+        };
+        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, body)]).await;
+        self.driver.finish_one(id, driven)
+    }
+
+    /// Sends several messages, pipelined; see the adapters'
+    /// `Session::send_many`.
+    pub async fn send_many<'e, B: AsyncBody>(
+        &mut self,
+        messages: impl IntoIterator<Item = (&'e Envelope, B)>,
+    ) -> Result<Vec<Outcome>, Error> {
+        self.driver.begin()?;
+        let (envelopes, bodies): (Vec<&Envelope>, Vec<B>) = messages.into_iter().unzip();
+        let ids = match self.driver.queue(envelopes) {
+            Ok(ids) => ids,
+            Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
+        };
+        let mut sources: Vec<_> = ids.iter().copied().zip(bodies).collect();
+        let driven = self.drive(Goal::Outcomes(&ids), &mut sources).await;
+        Ok(self.driver.finish_batch(&ids, driven))
+    }
+
+    /// Ends the session with QUIT and waits for the server's reply.
+    pub async fn quit(mut self) -> Result<(), Error> {
+        self.driver.begin()?;
+        self.driver.quit();
+        let closed = self.drive(Goal::Closed, &mut [] as &mut [(_, &[u8])]).await;
+        closed.map_err(|e| self.driver.fail(e))
+    }
+
+    /// The core.
+    pub fn client(&self) -> &Client {
+        self.driver.client()
+    }
+
+    /// Drains the events other than outcomes.
+    pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
+        self.driver.events()
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &C {
+        &self.conn
+    }
+
+    /// The loop: performs the I/O each step of the driver names.
+    async fn drive<B: AsyncBody>(
+        &mut self,
+        goal: Goal<'_>,
+        bodies: &mut [(TransactionId, B)],
+    ) -> Result<(), Error> {
+        loop {
+            let stage = self.driver.stage();
+            let write_timeout = self.driver.write_timeout();
+            match self.driver.step(goal)? {
+                Step::Write(bytes) => self
+                    .conn
+                    .write_all(bytes, write_timeout)
+                    .await
+                    .map_err(|e| Error::from_io(e, stage))?,
+                Step::Read(limit) => match self.conn.read(&mut self.buf, limit).await {
+                    Ok(0) => self.driver.eof(),
+                    Ok(n) => self.driver.input(&self.buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.driver.eof(),
+                    Err(e) => match Error::from_io(e, stage) {
+                        Error::Timeout(_) => self.driver.timed_out(),
+                        other => return Err(other),
+                    },
+                },
+                Step::Body(id) => {
+                    let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
+                        return Err(UsageError::NotExpectingBody.into());
+                    };
+                    let (n, last) = body.fill(&mut self.buf).await.map_err(Error::Body)?;
+                    self.driver.body(&self.buf[..n], last)?;
+                }
+                Step::StartTls => {
+                    let tls = self.tls.as_ref().ok_or(UsageError::NotExpectingTls)?;
+                    let limit = self.driver.handshake_timeout();
+                    self.conn.start_tls(tls, limit, stage).await?;
+                    self.driver.tls_established()?;
+                }
+                Step::Done => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The verdict of a one-call `send`: the outcome when the server accepted
+/// the message for at least one recipient, [`Error::Rejected`] otherwise.
+pub fn delivered(outcome: Outcome) -> Result<Outcome, Error> {
+    match outcome.is_delivered() {
+        true => Ok(outcome),
+        false => Err(Error::Rejected(Box::new(outcome))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_fill_in_chunks_and_say_when_they_end() {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut body: &[u8] = b"abcdefgh";
+        let mut buf = [0u8; 5];
+        let mut fill = |body: &mut &[u8], buf: &mut [u8]| {
+            let fut = std::pin::pin!(body.fill(buf));
+            match fut.poll(&mut cx) {
+                std::task::Poll::Ready(r) => r.unwrap(),
+                std::task::Poll::Pending => unreachable!(),
+            }
+        };
+        assert_eq!(fill(&mut body, &mut buf), (5, false));
+        assert_eq!(&buf, b"abcde");
+        assert_eq!(fill(&mut body, &mut buf), (3, true));
+        assert_eq!(&buf[..3], b"fgh");
+    }
+}
