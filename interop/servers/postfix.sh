@@ -15,8 +15,9 @@
 #   SUBMISSION_PORT  STARTTLS required, AUTH required (PLAIN, LOGIN)
 #   SMTPS_PORT       implicit TLS (wrapper mode), AUTH required
 #
-# Every accepted message is delivered by a pipe(8) transport to
-# interop/servers/postfix_deliver.py, one copy per recipient, as
+# Every accepted message is delivered by a pipe(8) transport running (as
+# nobody) a copy of interop/servers/postfix_deliver.py, one copy per
+# recipient, as
 # DIR/spool/<queue id>.<n>.eml (LF line ends, Postfix's Received: header on
 # top) plus a .json envelope. Postfix's log is DIR/maillog.
 #
@@ -100,7 +101,11 @@ fi
 [ -s "$cert_dir/server-chain.pem" ] && [ -s "$cert_dir/server.key" ] || die "no certificates in $cert_dir"
 
 mkdir -p "$conf/sasl" "$dir/queue" "$dir/data" "$dir/spool"
-# Deliveries run as nobody; the spool must be writable by it.
+# Deliveries run as nobody: it must reach DIR, run its own copy of the
+# delivery script (the checkout may sit in a directory nobody cannot enter)
+# and write to the spool.
+chmod 755 "$dir" "$conf"
+install -m 755 "$HERE/postfix_deliver.py" "$dir/postfix_deliver.py"
 chmod 1777 "$dir/spool"
 chown postfix:postfix "$dir/data"
 install -m 600 "$cert_dir/server.key" "$conf/server.key"
@@ -202,7 +207,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 spool     unix  -       n       n       -       -       pipe
-  user=nobody argv=/usr/bin/python3 $HERE/postfix_deliver.py $dir/spool \${queue_id} \${sender} \${recipient}
+  user=nobody argv=/usr/bin/python3 $dir/postfix_deliver.py $dir/spool \${queue_id} \${sender} \${recipient}
 EOF
 
 cat >"$conf/sasl/smtpd.conf" <<EOF
@@ -216,9 +221,6 @@ rm -f "$conf/sasl/sasldb2"
 printf '%s' "$PASSWORD" | saslpasswd2 -p -c -f "$conf/sasl/sasldb2" -u "$REALM" "$USER_NAME"
 chown root:postfix "$conf/sasl/sasldb2"
 chmod 640 "$conf/sasl/sasldb2"
-
-# The delivery script is run by nobody: it must be able to reach it.
-[ -r "$HERE/postfix_deliver.py" ] || die "missing $HERE/postfix_deliver.py"
 
 "$POSTFIX" -c "$conf" check >"$dir/check.log" 2>&1 || { cat "$dir/check.log" >&2; die "postfix check failed"; }
 "$POSTFIX" -c "$conf" start >"$dir/start.log" 2>&1 || { cat "$dir/start.log" >&2; die "postfix start failed"; }
