@@ -216,6 +216,27 @@ pub fn implicit_tls_untrusted<H: Harness>(h: &H) {
     assert!(record.commands.is_empty(), "{record:?}");
 }
 
+/// The certificate is checked against the name asked for: the server's
+/// leaf is for `localhost` and `127.0.0.1` only.
+pub fn server_name_checked<H: Harness>(h: &H) {
+    let spec = Spec {
+        implicit_tls: true,
+        ..Spec::default()
+    };
+    let mut opts = options(PATIENT).implicit_tls(true);
+    opts.tls_server_name = Some("localhost".into());
+    deliver(h, spec.clone(), &opts, true);
+    opts.tls_server_name = Some("mail.example.org".into());
+    let (err, _) = refused_open(h, spec, &opts);
+    let wrong_name = matches!(
+        &err,
+        Error::Tls { source: rustls::Error::InvalidCertificate(e), .. }
+            if matches!(e, rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. })
+    );
+    assert!(wrong_name, "{err:?}");
+}
+
 fn auth_with<H: Harness>(h: &H, mechanism: Option<Mechanism>) {
     let spec = Spec {
         pipelining: true,
@@ -632,7 +653,8 @@ pub fn cancelled_send_is_never_reported_sent<H: Harness>(h: &H) {
 macro_rules! conformance_suite {
     ($harness:expr) => {
         $crate::conformance_suite!(@cases $harness;
-            plain, starttls, implicit_tls, implicit_tls_untrusted, auth_plain, auth_login,
+            plain, starttls, implicit_tls, implicit_tls_untrusted, server_name_checked,
+            auth_plain, auth_login,
             auth_refused, no_password_without_starttls, no_password_after_failed_handshake,
             one_recipient_refused, several_messages, several_messages_without_pipelining,
             streamed_50_mib, silent_server_times_out, silent_greeting_times_out,
