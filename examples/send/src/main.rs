@@ -29,6 +29,7 @@ use crate::report::{Printer, Progress, Redactor, exit};
 use smtp_blocking::{Config, Credentials, Options, Session, Timeouts, TlsPolicy};
 use smtp_proto::{Mechanism, Outcome, Protocol, TransactionError};
 use std::fs::File;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -45,11 +46,13 @@ const BATCH: u64 = 64;
 fn main() -> ExitCode {
     match cli::parse(std::env::args_os().skip(1)) {
         Ok(Command::Help) => {
-            print!("{}", cli::USAGE);
+            // A closed stdout is not worth a panic.
+            let _ = io::stdout().write_all(cli::USAGE.as_bytes());
             ExitCode::SUCCESS
         }
         Ok(Command::Version) => {
-            println!("send (smtp-send) {}", env!("CARGO_PKG_VERSION"));
+            let version = format!("send (smtp-send) {}\n", env!("CARGO_PKG_VERSION"));
+            let _ = io::stdout().write_all(version.as_bytes());
             ExitCode::SUCCESS
         }
         Ok(Command::Send(args)) => ExitCode::from(run(&args)),
@@ -138,7 +141,10 @@ fn send(args: &Args, password: Option<Secret>, printer: &mut Printer) -> Result<
                 outbox: outbox.clone(),
                 chunking: args.capture_chunking,
                 auth: args.user.is_some(),
-                patience: args.timeout.unwrap_or(CAPTURE_PATIENCE),
+                // Never less patient than the client.
+                patience: args
+                    .timeout
+                    .map_or(CAPTURE_PATIENCE, |t| t.max(CAPTURE_PATIENCE)),
             })
             .map_err(|e| {
                 Failure::new(
