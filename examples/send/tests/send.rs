@@ -335,6 +335,51 @@ fn a_refused_recipient_is_named_with_the_servers_reply() {
 }
 
 #[test]
+fn lmtp_reports_each_recipients_delivery() {
+    let dir = TempDir::new("lmtp");
+    let server = TestServer::start(Spec {
+        lmtp: true,
+        pipelining: true,
+        defer: vec!["full@example.org".into()],
+        ..Spec::default()
+    });
+    let url = format!("lmtp://127.0.0.1:{}", server.port());
+    let run = send(
+        dir.path(),
+        &[
+            "--server",
+            &url,
+            "--from",
+            "a@example.org",
+            "--to",
+            "ok@example.org",
+            "--to",
+            "full@example.org",
+            "--transcript",
+        ],
+        &[],
+    );
+    let seen = server.finish();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.stdout.contains("  C: LHLO localhost"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "send: recipient <full@example.org> not delivered: 452 4.2.2 <full@example.org>: \
+             Mailbox full (transient)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("message delivered to 1 of 2 recipients (1 refused, transient)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(seen.messages.len(), 1);
+}
+
+#[test]
 fn an_unreachable_server_fails_at_once_with_one_line() {
     let dir = TempDir::new("unreachable");
     let port = closed_port();

@@ -144,6 +144,10 @@ pub struct Spec {
     pub reject: Vec<String>,
     /// Never send the greeting (and read until the client goes away).
     pub silent: bool,
+    /// Speak LMTP: LHLO, and one reply per recipient after the data.
+    pub lmtp: bool,
+    /// LMTP recipients whose delivery fails with 452 after the data.
+    pub defer: Vec<String>,
 }
 
 /// One message the server accepted.
@@ -311,7 +315,7 @@ fn dialogue(c: &mut Conn, spec: &Spec, seen: &mut Seen) -> io::Result<()> {
         seen.commands.push(line.clone());
         let (verb, args) = line.split_once(' ').unwrap_or((&line, ""));
         match verb.to_ascii_uppercase().as_str() {
-            "EHLO" => {
+            "EHLO" | "LHLO" if verb.eq_ignore_ascii_case("LHLO") == spec.lmtp => {
                 let mut lines = vec!["127.0.0.1 greets you"];
                 if spec.pipelining {
                     lines.push("PIPELINING");
@@ -362,7 +366,16 @@ fn dialogue(c: &mut Conn, spec: &Spec, seen: &mut Seen) -> io::Result<()> {
                     to: std::mem::take(&mut to),
                     data,
                 });
-                c.reply(&format!("250 2.0.0 Ok: queued as T{}", seen.messages.len()))?;
+                if spec.lmtp {
+                    for address in &seen.messages[seen.messages.len() - 1].to {
+                        match spec.defer.contains(address) {
+                            true => c.reply(&format!("452 4.2.2 <{address}>: Mailbox full"))?,
+                            false => c.reply(&format!("250 2.0.0 <{address}> delivered"))?,
+                        }
+                    }
+                } else {
+                    c.reply(&format!("250 2.0.0 Ok: queued as T{}", seen.messages.len()))?;
+                }
             }
             "RSET" => {
                 from = None;
