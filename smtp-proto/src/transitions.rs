@@ -264,15 +264,16 @@ impl Client {
             return;
         };
         let id = body.tx;
+        // The transcript reports the message's size as given, before
+        // stuffing and without the terminator.
+        body.octets += chunk.len() as u64;
         if !body.discard {
             let mode = body.encoder.mode();
             let result = if mode == BodyMode::Data {
-                let start = self.out.len();
                 let r = body.encoder.encode(chunk, &mut self.out);
                 if last {
                     body.encoder.finish(&mut self.out);
                 }
-                body.octets += (self.out.len() - start) as u64;
                 r
             } else {
                 self.scratch.clear();
@@ -280,7 +281,6 @@ impl Client {
                 if last {
                     body.encoder.finish(&mut self.scratch);
                 }
-                body.octets += self.scratch.len() as u64;
                 if r.is_ok() && (last || !self.scratch.is_empty()) {
                     let start = self.out.len();
                     command::bdat(&mut self.out, self.scratch.len(), last);

@@ -31,6 +31,8 @@
 //! - `expect rcpt N: CODE|- ...` (RCPT replies per recipient) and
 //!   `expect delivery N: CODE|- ...` (LMTP).
 //! - `expect open`: the session has not ended.
+//! - `expect transcript: LINE`: the transcript has this line (as displayed,
+//!   e.g. `[SetFrom] C: MAIL FROM:<a@b>`).
 
 #![allow(dead_code)]
 
@@ -80,6 +82,7 @@ pub struct Scenario {
     expect_outcomes: BTreeMap<usize, String>,
     expect_rcpt: BTreeMap<usize, Vec<String>>,
     expect_delivery: BTreeMap<usize, Vec<String>>,
+    expect_transcript: Vec<String>,
     secrets: Vec<String>,
 }
 
@@ -161,6 +164,7 @@ impl Scenario {
             expect_outcomes: BTreeMap::new(),
             expect_rcpt: BTreeMap::new(),
             expect_delivery: BTreeMap::new(),
+            expect_transcript: vec![],
             secrets: vec![],
         };
         for (n, raw) in text.lines().enumerate() {
@@ -342,6 +346,7 @@ impl Scenario {
                 self.expect_rcpt
                     .insert(n(), value.split_whitespace().map(String::from).collect());
             }
+            "transcript" => self.expect_transcript.push(value),
             "delivery" => {
                 self.expect_delivery
                     .insert(n(), value.split_whitespace().map(String::from).collect());
@@ -603,6 +608,13 @@ impl Scenario {
                 r.delivery.get(n),
                 Some(want),
                 "{ctx}: LMTP replies of message {n}"
+            );
+        }
+        for line in &self.expect_transcript {
+            assert!(
+                r.transcript.contains(line),
+                "{ctx}: no transcript line {line:?} in {:#?}",
+                r.transcript
             );
         }
         // Every queued message is accounted for exactly once by the end of a session.
