@@ -307,6 +307,22 @@ impl Client {
         }
     }
 
+    /// The connection failed on the caller's side (a read or write error, a
+    /// write timeout): the session ends, and every message not yet accepted
+    /// is reported not sent.
+    pub fn handle_transport_error(&mut self, now: Instant) {
+        self.reclaim(now);
+        self.fail(ErrorKind::TransportFailed);
+    }
+
+    /// The TLS handshake asked for by [`Output::StartTls`] (or the implicit
+    /// TLS one before the greeting) failed: the session ends and nothing more
+    /// is sent.
+    pub fn handle_tls_failed(&mut self, now: Instant) {
+        self.reclaim(now);
+        self.fail(ErrorKind::TlsFailed);
+    }
+
     /// Time has passed: fails the session if the current deadline is past.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.reclaim(now);

@@ -27,6 +27,13 @@ pub enum ErrorKind {
     Timeout,
     /// The server closed the connection.
     ConnectionClosed,
+    /// The connection failed on the caller's side (a read or write error, a
+    /// write timeout), as reported with
+    /// [`Client::handle_transport_error`](crate::Client::handle_transport_error).
+    TransportFailed,
+    /// The TLS handshake failed (certificate, protocol, or timeout), as
+    /// reported with [`Client::handle_tls_failed`](crate::Client::handle_tls_failed).
+    TlsFailed,
     /// TLS is required but the server does not offer STARTTLS.
     TlsUnavailable,
     /// Credentials would have crossed an unencrypted connection; nothing was
@@ -88,7 +95,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match &self.kind {
             ErrorKind::Rejected(r) => r.class() == ReplyClass::Transient,
-            ErrorKind::Timeout | ErrorKind::ConnectionClosed => true,
+            ErrorKind::Timeout | ErrorKind::ConnectionClosed | ErrorKind::TransportFailed => true,
             _ => false,
         }
     }
@@ -107,6 +114,8 @@ impl fmt::Display for Error {
             ErrorKind::Protocol(p) => write!(f, "protocol error: {p}"),
             ErrorKind::Timeout => f.write_str("timed out waiting for the server"),
             ErrorKind::ConnectionClosed => f.write_str("the server closed the connection"),
+            ErrorKind::TransportFailed => f.write_str("the connection failed"),
+            ErrorKind::TlsFailed => f.write_str("the TLS handshake failed"),
             ErrorKind::TlsUnavailable => {
                 f.write_str("TLS is required but the server does not offer STARTTLS")
             }

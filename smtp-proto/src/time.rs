@@ -42,7 +42,8 @@ impl Add<Duration> for Instant {
 /// How long the client waits for each kind of reply before it gives up.
 ///
 /// The defaults are those of RFC 5321 section 4.5.3.2; the ones the RFC does
-/// not name (EHLO, STARTTLS, AUTH, RSET, NOOP, QUIT) use five minutes.
+/// not name (EHLO, STARTTLS, AUTH, RSET, NOOP, QUIT) use five minutes, and a TLS
+/// handshake two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// The 220 greeting.
@@ -60,6 +61,9 @@ pub struct Timeouts {
     pub data_block: Duration,
     /// The reply to the end of data (or to the last BDAT).
     pub data_end: Duration,
+    /// A TLS handshake (after STARTTLS, or implicit TLS); enforced by the
+    /// adapter that runs it.
+    pub tls_handshake: Duration,
 }
 
 impl Default for Timeouts {
@@ -73,6 +77,7 @@ impl Default for Timeouts {
             data_init: Duration::from_secs(2 * MIN),
             data_block: Duration::from_secs(3 * MIN),
             data_end: Duration::from_secs(10 * MIN),
+            tls_handshake: Duration::from_secs(2 * MIN),
         }
     }
 }
@@ -89,6 +94,7 @@ impl Timeouts {
             data_init: all,
             data_block: all,
             data_end: all,
+            tls_handshake: all,
         }
     }
 }

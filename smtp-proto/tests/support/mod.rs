@@ -22,7 +22,9 @@
 //! - `C: TEXT` / `C-raw: ESCAPED`: what the client must have sent by the next
 //!   server turn or the end.
 //! - `eof`, `tick SECS`, `tls` (the handshake succeeded), `noop`, `rset`:
-//!   events; `check-open`: the session has not ended yet.
+//!   events; `check-open`: the session has not ended yet;
+//!   `transport-error`, `tls-failed`: the caller reports a failed connection
+//!   or handshake.
 //! - `expect stages: STAGE ...`: the stages of every reply, in order (each
 //!   repeated stage once), then the final stage.
 //! - `expect closed: ok` or `expect closed: error KIND [CODE] at STAGE`.
@@ -66,6 +68,8 @@ enum Step {
     Noop,
     Rset,
     CheckOpen(usize),
+    TransportError,
+    TlsFailed,
 }
 
 /// A parsed scenario.
@@ -189,6 +193,8 @@ impl Scenario {
                 "noop" => sc.steps.push(Step::Noop),
                 "rset" => sc.steps.push(Step::Rset),
                 "check-open" => sc.steps.push(Step::CheckOpen(lineno)),
+                "transport-error" => sc.steps.push(Step::TransportError),
+                "tls-failed" => sc.steps.push(Step::TlsFailed),
                 "body:" => {
                     let m = sc.messages.last_mut().expect("body before message");
                     m.body.extend_from_slice(rest.as_bytes());
@@ -486,6 +492,16 @@ impl Scenario {
                     client.noop(now).expect("noop");
                     drive(&mut client, &mut d, now);
                 }
+                Step::TransportError | Step::TlsFailed => {
+                    drive(&mut client, &mut d, now);
+                    check(&mut d, &mut expected, "a transport failure");
+                    if matches!(step, Step::TlsFailed) {
+                        client.handle_tls_failed(now);
+                    } else {
+                        client.handle_transport_error(now);
+                    }
+                    drive(&mut client, &mut d, now);
+                }
                 Step::CheckOpen(lineno) => {
                     assert!(
                         !client.is_closed(),
@@ -667,6 +683,8 @@ pub fn error_name(e: &Error) -> String {
         },
         ErrorKind::Timeout => "Timeout".into(),
         ErrorKind::ConnectionClosed => "ConnectionClosed".into(),
+        ErrorKind::TransportFailed => "TransportFailed".into(),
+        ErrorKind::TlsFailed => "TlsFailed".into(),
         ErrorKind::TlsUnavailable => "TlsUnavailable".into(),
         ErrorKind::AuthRequiresTls => "AuthRequiresTls".into(),
         ErrorKind::AuthFailed(r) => format!("AuthFailed {}", r.code()),
