@@ -254,6 +254,8 @@ pub fn smtp_error(e: &smtp_proto::Error) -> (u8, String) {
             exit::TEMPFAIL,
             "the server closed the connection".to_owned(),
         ),
+        ErrorKind::TransportFailed => (exit::TEMPFAIL, "the connection failed".to_owned()),
+        ErrorKind::TlsFailed => (exit::UNAVAILABLE, "the TLS handshake failed".to_owned()),
         ErrorKind::TlsUnavailable => (
             exit::UNAVAILABLE,
             "TLS is required but the server does not offer STARTTLS (see --tls)".to_owned(),
