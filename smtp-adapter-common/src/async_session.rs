@@ -54,15 +54,20 @@ impl AsyncBody for &[u8] {
 #[derive(Debug)]
 pub struct AsyncSession<C> {
     conn: C,
-    driver: Driver,
+    pub(crate) driver: Driver,
     tls: Option<TlsTarget>,
     buf: Vec<u8>,
 }
 
+/// No progress callback.
+fn ignore(_: &Outcome) {}
+
 impl<C: AsyncConnection> AsyncSession<C> {
     /// Opens the session on a connected stream: implicit TLS if `config`
     /// says so, then greeting, EHLO, STARTTLS, AUTH. `host` is the name the
-    /// certificate must carry.
+    /// certificate must carry. Every event goes to the options' event sink,
+    /// if any, as it happens, so a session that fails to open still shows
+    /// its dialogue there.
     pub async fn open(
         conn: C,
         host: &str,
@@ -71,22 +76,24 @@ impl<C: AsyncConnection> AsyncSession<C> {
     ) -> Result<Self, Error> {
         let implicit = config.implicit_tls;
         let tls = options.tls_target(host, &config)?;
-        let greeting = config.timeouts.greeting;
         let mut session = AsyncSession {
             conn,
-            driver: Driver::new(config),
+            driver: Driver::new(config).with_sink(options.event_sink.clone()),
             tls,
             buf: vec![0; CHUNK],
         };
-        if let (true, Some(tls)) = (implicit, &session.tls) {
-            session.conn.start_tls(tls, greeting, Stage::Init).await?;
-        }
         session.driver.begin()?;
-        let opened = session
-            .drive(Goal::Open, &mut [] as &mut [(_, &[u8])])
-            .await;
-        session.driver.end();
-        opened.map_err(|e| session.driver.fail(e))?;
+        let mut opened = Ok(());
+        if let (true, Some(tls)) = (implicit, &session.tls) {
+            let limit = session.driver.handshake_timeout();
+            if let Err(e) = session.conn.start_tls(tls, limit, Stage::Init).await {
+                opened = Err(session.driver.tls_failed(e));
+            }
+        }
+        if opened.is_ok() {
+            opened = session.drive(Goal::Open, no_body(), &mut ignore).await;
+        }
+        session.driver.finish_call(opened)?;
         Ok(session)
     }
 
@@ -101,15 +108,19 @@ impl<C: AsyncConnection> AsyncSession<C> {
             Ok(ids) => ids[0],
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
         };
-        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, body)]).await;
+        let driven = self
+            .drive(Goal::Outcomes(&[id]), &mut [(id, body)], &mut ignore)
+            .await;
         self.driver.finish_one(id, driven)
     }
 
-    /// Sends several messages, pipelined; see the adapters'
-    /// `Session::send_many`.
-    pub async fn send_many<'e, B: AsyncBody>(
+    /// Sends several messages, pipelined, handing each outcome to
+    /// `progress` as soon as it is known; see the adapters'
+    /// `Session::send_many_with`.
+    pub async fn send_many<'e, B: AsyncBody, P: FnMut(&Outcome)>(
         &mut self,
         messages: impl IntoIterator<Item = (&'e Envelope, B)>,
+        mut progress: P,
     ) -> Result<Vec<Outcome>, Error> {
         self.driver.begin()?;
         let (envelopes, bodies): (Vec<&Envelope>, Vec<B>) = messages.into_iter().unzip();
@@ -118,16 +129,45 @@ impl<C: AsyncConnection> AsyncSession<C> {
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
         };
         let mut sources: Vec<_> = ids.iter().copied().zip(bodies).collect();
-        let driven = self.drive(Goal::Outcomes(&ids), &mut sources).await;
-        Ok(self.driver.finish_batch(&ids, driven))
+        let driven = self
+            .drive(Goal::Outcomes(&ids), &mut sources, &mut progress)
+            .await;
+        Ok(self.driver.finish_batch(&ids, driven, &mut progress))
+    }
+
+    /// Sends NOOP and waits for its reply (only while idle).
+    pub async fn noop(&mut self) -> Result<(), Error> {
+        self.simple(Driver::noop).await
+    }
+
+    /// Sends RSET and waits for its reply (only while idle).
+    pub async fn rset(&mut self) -> Result<(), Error> {
+        self.simple(Driver::rset).await
+    }
+
+    async fn simple(&mut self, write: fn(&mut Driver) -> Result<(), Error>) -> Result<(), Error> {
+        self.driver.begin()?;
+        if let Err(e) = write(&mut self.driver) {
+            self.driver.end();
+            return Err(e);
+        }
+        let driven = self.drive(Goal::Open, no_body(), &mut ignore).await;
+        self.driver.finish_call(driven)
+    }
+
+    /// Ends the session with QUIT and waits for the server's reply. The
+    /// session stays, so that [`AsyncSession::events`] still holds the
+    /// dialogue's last events.
+    pub async fn close(&mut self) -> Result<(), Error> {
+        self.driver.begin()?;
+        self.driver.quit();
+        let closed = self.drive(Goal::Closed, no_body(), &mut ignore).await;
+        self.driver.finish_call(closed)
     }
 
     /// Ends the session with QUIT and waits for the server's reply.
     pub async fn quit(mut self) -> Result<(), Error> {
-        self.driver.begin()?;
-        self.driver.quit();
-        let closed = self.drive(Goal::Closed, &mut [] as &mut [(_, &[u8])]).await;
-        closed.map_err(|e| self.driver.fail(e))
+        self.close().await
     }
 
     /// The core.
@@ -145,13 +185,16 @@ impl<C: AsyncConnection> AsyncSession<C> {
         &self.conn
     }
 
-    /// The loop: performs the I/O each step of the driver names.
-    async fn drive<B: AsyncBody>(
+    /// The loop: performs the I/O each step of the driver names, and
+    /// hands each outcome to `progress` as it arrives.
+    async fn drive<B: AsyncBody, P: FnMut(&Outcome)>(
         &mut self,
         goal: Goal<'_>,
         bodies: &mut [(TransactionId, B)],
+        progress: &mut P,
     ) -> Result<(), Error> {
         loop {
+            self.driver.report_progress(progress);
             let stage = self.driver.stage();
             let write_timeout = self.driver.write_timeout();
             match self.driver.step(goal)? {
@@ -179,13 +222,20 @@ impl<C: AsyncConnection> AsyncSession<C> {
                 Step::StartTls => {
                     let tls = self.tls.as_ref().ok_or(UsageError::NotExpectingTls)?;
                     let limit = self.driver.handshake_timeout();
-                    self.conn.start_tls(tls, limit, stage).await?;
+                    if let Err(e) = self.conn.start_tls(tls, limit, stage).await {
+                        return Err(self.driver.tls_failed(e));
+                    }
                     self.driver.tls_established()?;
                 }
                 Step::Done => return Ok(()),
             }
         }
     }
+}
+
+/// No body to give (opening, NOOP, RSET, QUIT).
+fn no_body() -> &'static mut [(TransactionId, &'static [u8])] {
+    &mut []
 }
 
 /// The verdict of a one-call `send`: the outcome when the server accepted

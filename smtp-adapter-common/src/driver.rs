@@ -2,9 +2,9 @@
 //! outcomes collected so far, and one [`Driver::step`] that says what I/O to
 //! do next. An adapter only performs the I/O each [`Step`] names.
 
-use crate::Error;
+use crate::{Error, EventSink};
 use smtp_proto::{
-    Client, Config, Envelope, Event, Instant, Outcome, Output, Stage, TransactionError,
+    Client, Config, Envelope, ErrorKind, Event, Instant, Outcome, Output, Stage, TransactionError,
     TransactionId, UsageError,
 };
 use std::collections::VecDeque;
@@ -46,7 +46,8 @@ impl Clock {
 /// How far a call drives the session.
 #[derive(Debug, Clone, Copy)]
 pub enum Goal<'a> {
-    /// Until the session is open for mail (greeting, EHLO, STARTTLS, AUTH done).
+    /// Until the session is open for mail (greeting, EHLO, STARTTLS, AUTH
+    /// done), or idle again (after NOOP or RSET).
     Open,
     /// Until every one of these messages has its outcome.
     Outcomes(&'a [TransactionId]),
@@ -81,9 +82,15 @@ pub enum Step<'a> {
 pub struct Driver {
     client: Client,
     clock: Clock,
-    outcomes: Vec<Outcome>,
+    /// Outcomes not yet taken, each with whether the call's progress
+    /// callback has seen it.
+    outcomes: Vec<(Outcome, bool)>,
+    unreported: usize,
     events: VecDeque<Event>,
+    sink: Option<EventSink>,
     busy: bool,
+    /// When the last call ended.
+    last_used: Instant,
     failure: Option<Error>,
 }
 
@@ -91,14 +98,26 @@ impl Driver {
     /// A driver for a connection that has just been opened.
     pub fn new(config: Config) -> Self {
         let clock = Clock::start();
+        let now = clock.now();
         Driver {
-            client: Client::new(config, clock.now()),
+            client: Client::new(config, now),
+            last_used: now,
             clock,
             outcomes: Vec::new(),
+            unreported: 0,
             events: VecDeque::new(),
+            sink: None,
             busy: false,
             failure: None,
         }
+    }
+
+    /// Sends every event to `sink` as it happens instead of keeping the
+    /// events other than outcomes for [`Driver::events`] (see
+    /// [`EventSink`]).
+    pub fn with_sink(mut self, sink: Option<EventSink>) -> Self {
+        self.sink = sink;
+        self
     }
 
     /// The core, to ask its stage, capabilities or whether it is encrypted.
@@ -116,9 +135,30 @@ impl Driver {
         self.client.config().timeouts.data_block
     }
 
-    /// How long a TLS handshake may take: the core's command timeout.
+    /// How long a TLS handshake (STARTTLS or implicit TLS) may take: the
+    /// core's [`tls_handshake`](smtp_proto::Timeouts::tls_handshake)
+    /// timeout.
     pub fn handshake_timeout(&self) -> Duration {
-        self.client.config().timeouts.command
+        self.client.config().timeouts.tls_handshake
+    }
+
+    /// How long the session has been idle (no call in progress, nothing
+    /// in flight) since the last call ended; zero while busy.
+    pub fn idle_for(&self) -> Duration {
+        match self.busy {
+            true => Duration::ZERO,
+            false => self.last_used.until(self.clock.now()),
+        }
+    }
+
+    /// True when the session can take a message: open, idle, no error, no
+    /// call left midway.
+    pub fn is_usable(&self) -> bool {
+        !self.busy
+            && self.failure.is_none()
+            && !self.client.is_closed()
+            && self.client.is_idle()
+            && self.client.stage() == Stage::Ready
     }
 
     /// Marks the start of a call. Fails with [`Error::Interrupted`] if an
@@ -138,20 +178,50 @@ impl Driver {
     /// Marks the end of a call begun with [`Driver::begin`].
     pub fn end(&mut self) {
         self.busy = false;
+        self.last_used = self.clock.now();
+    }
+
+    /// Moves the core's events out: outcomes to the outcome list, every
+    /// event to the sink if there is one, the others to the event queue
+    /// otherwise.
+    fn collect(&mut self) {
+        while let Some(event) = self.client.poll_event() {
+            if let Some(sink) = &self.sink {
+                sink.emit(&event);
+            }
+            match event {
+                Event::Outcome(outcome) => {
+                    self.outcomes.push((outcome, false));
+                    self.unreported += 1;
+                }
+                _ if self.sink.is_some() => {}
+                other => self.events.push_back(other),
+            }
+        }
+    }
+
+    /// Hands each outcome that arrived since the last call to `progress`,
+    /// in the order they arrived. Adapters call it in their loop so that a
+    /// batch reports each message as soon as its fate is known.
+    pub fn report_progress(&mut self, progress: &mut dyn FnMut(&Outcome)) {
+        self.collect();
+        if self.unreported == 0 {
+            return;
+        }
+        for (outcome, seen) in self.outcomes.iter_mut().filter(|(_, seen)| !*seen) {
+            *seen = true;
+            progress(outcome);
+        }
+        self.unreported = 0;
     }
 
     /// What to do next to reach `goal`.
     pub fn step(&mut self, goal: Goal<'_>) -> Result<Step<'_>, Error> {
-        while let Some(event) = self.client.poll_event() {
-            match event {
-                Event::Outcome(outcome) => self.outcomes.push(outcome),
-                other => self.events.push_back(other),
-            }
-        }
+        self.collect();
         let reached = match goal {
             Goal::Outcomes(ids) => ids
                 .iter()
-                .all(|id| self.outcomes.iter().any(|o| o.id == *id)),
+                .all(|id| self.outcomes.iter().any(|(o, _)| o.id == *id)),
             Goal::Open | Goal::Closed => false,
         };
         let now = self.clock.now();
@@ -186,6 +256,16 @@ impl Driver {
         Ok(self.client.handle_tls_established(self.clock.now())?)
     }
 
+    /// A TLS handshake failed (or took too long): STARTTLS's, or implicit
+    /// TLS's before the greeting. The session is over, every message not
+    /// yet accepted is reported not sent with
+    /// [`TlsFailed`](smtp_proto::ErrorKind::TlsFailed), and `error` (which
+    /// says why) is returned to be reported.
+    pub fn tls_failed(&mut self, error: Error) -> Error {
+        self.client.handle_tls_failed(self.clock.now());
+        error
+    }
+
     /// A chunk of the body asked for by [`Step::Body`]; `last` ends it.
     /// (Reading until the buffer is full or the body ends, and passing
     /// `last` with the final chunk, lets the end of data share a write with
@@ -194,16 +274,31 @@ impl Driver {
         Ok(self.client.send_body(chunk, last, self.clock.now())?)
     }
 
-    /// The connection failed (I/O, TLS, a write timeout): the session is
-    /// over, and every message not yet accepted is reported not sent.
-    /// Returns the error to report: the core's own, if it had already
-    /// ended the session (so a failed polite QUIT does not hide why).
+    /// The connection failed on this side (a read or write error, a write
+    /// timeout, a body that could not be read): the session is over, and
+    /// every message not yet accepted is reported not sent with
+    /// [`TransportFailed`](smtp_proto::ErrorKind::TransportFailed).
+    /// Returns the error to report: `error`, unless the core had already
+    /// ended the session for a reason of its own (a reply, a deadline, the
+    /// server closing), which is then returned instead, so that a failed
+    /// polite QUIT does not hide why.
     pub fn fail(&mut self, error: Error) -> Error {
-        if let Some(e) = self.client.error() {
-            return e.clone().into();
+        match self.client.error().map(smtp_proto::Error::kind) {
+            Some(ErrorKind::TransportFailed | ErrorKind::TlsFailed) => return error,
+            Some(_) => return self.client.error().cloned().map_or(error, Error::from),
+            None => {}
         }
-        self.client.handle_eof(self.clock.now());
+        self.client.handle_transport_error(self.clock.now());
         error
+    }
+
+    /// Ends a call that sends no message (opening, NOOP, RSET, QUIT):
+    /// on failure the session is over (see [`Driver::fail`]).
+    pub fn finish_call(&mut self, driven: Result<(), Error>) -> Result<(), Error> {
+        let result = driven.map_err(|e| self.fail(e));
+        self.collect();
+        self.end();
+        result
     }
 
     /// Queues messages: all of them, or (if one has no recipient) none.
@@ -228,18 +323,31 @@ impl Driver {
         self.client.quit(self.clock.now());
     }
 
-    /// Removes and returns the outcomes of `ids`, in that order.
+    /// Writes NOOP (only while the session is idle); drive to
+    /// [`Goal::Open`] for its reply.
+    pub fn noop(&mut self) -> Result<(), Error> {
+        Ok(self.client.noop(self.clock.now())?)
+    }
+
+    /// Writes RSET (only while the session is idle); drive to
+    /// [`Goal::Open`] for its reply.
+    pub fn rset(&mut self) -> Result<(), Error> {
+        Ok(self.client.rset(self.clock.now())?)
+    }
+
+    /// Removes and returns the outcomes of `ids`, in that order. (Any
+    /// outcome not yet handed to [`Driver::report_progress`] no longer
+    /// will be.)
     pub fn take_outcomes(&mut self, ids: &[TransactionId]) -> Vec<Outcome> {
-        while let Some(event) = self.client.poll_event() {
-            match event {
-                Event::Outcome(outcome) => self.outcomes.push(outcome),
-                other => self.events.push_back(other),
-            }
+        self.collect();
+        self.unreported = 0;
+        for (_, seen) in &mut self.outcomes {
+            *seen = true;
         }
         ids.iter()
             .filter_map(|id| {
-                let at = self.outcomes.iter().position(|o| o.id == *id)?;
-                Some(self.outcomes.remove(at))
+                let at = self.outcomes.iter().position(|(o, _)| o.id == *id)?;
+                Some(self.outcomes.remove(at).0)
             })
             .collect()
     }
@@ -247,13 +355,16 @@ impl Driver {
     /// Ends a batch of messages: the outcomes of `ids` in order when the
     /// drive succeeded, or when it failed (the failure kept for the next
     /// call) with every message the session could not finish reported
-    /// [`NotSent`](smtp_proto::TransactionError::NotSent).
+    /// [`NotSent`](smtp_proto::TransactionError::NotSent). Outcomes that
+    /// `progress` has not seen yet are handed to it first.
     pub fn finish_batch(
         &mut self,
         ids: &[TransactionId],
         driven: Result<(), Error>,
+        progress: &mut dyn FnMut(&Outcome),
     ) -> Vec<Outcome> {
         let driven = driven.map_err(|e| self.fail(e));
+        self.report_progress(progress);
         let outcomes = self.take_outcomes(ids);
         if let Err(e) = driven {
             self.failure = Some(e);
@@ -269,7 +380,7 @@ impl Driver {
         id: TransactionId,
         driven: Result<(), Error>,
     ) -> Result<Outcome, Error> {
-        match self.finish_batch(&[id], driven).pop() {
+        match self.finish_batch(&[id], driven, &mut |_| {}).pop() {
             Some(o) if !is_not_sent(&o) => Ok(o),
             Some(Outcome {
                 result: Err(TransactionError::NotSent(e)),
@@ -282,9 +393,17 @@ impl Driver {
         }
     }
 
+    /// Takes the error that broke the session, kept by
+    /// [`Driver::finish_batch`] for the next call, if there is one.
+    pub fn take_failure(&mut self) -> Option<Error> {
+        self.failure.take()
+    }
+
     /// The events other than outcomes (greeting, capabilities, AUTH done,
-    /// transcript lines), oldest first. They are kept until drained.
+    /// transcript lines), oldest first. They are kept until drained, unless
+    /// a sink takes them (see [`Driver::with_sink`]).
     pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
+        self.collect();
         self.events.drain(..)
     }
 }
@@ -358,9 +477,19 @@ mod tests {
         d.begin().unwrap();
         let ids = d.queue([&envelope(), &envelope()]).unwrap();
         let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        let outcomes = d.finish_batch(&ids, Err(Error::from_io(io, Stage::SetFrom)));
+        let mut seen = Vec::new();
+        let failed = Err(Error::from_io(io, Stage::SetFrom));
+        let outcomes = d.finish_batch(&ids, failed, &mut |o| seen.push(o.id));
+        assert_eq!(
+            seen, ids,
+            "each outcome handed to the progress callback once"
+        );
         assert_eq!(outcomes.len(), 2);
-        assert!(outcomes.iter().all(is_not_sent));
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| not_sent_kind(o) == Some(&ErrorKind::TransportFailed))
+        );
         assert!(matches!(
             d.begin(),
             Err(Error::Io {
@@ -370,6 +499,120 @@ mod tests {
         ));
         // The core is closed now: later calls say so.
         assert!(matches!(d.queue([&envelope()]), Err(Error::Usage(_))));
+    }
+
+    fn not_sent_kind(o: &Outcome) -> Option<&ErrorKind> {
+        match &o.result {
+            Err(TransactionError::NotSent(e)) => Some(e.kind()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_failed_handshake_reports_messages_in_flight_not_sent_with_tls_failed() {
+        let mut d = Driver::new(Config::default());
+        let mut replies: Vec<&[u8]> = vec![
+            b"220 hi\r\n",
+            b"250-x\r\n250 STARTTLS\r\n",
+            b"220 go ahead\r\n",
+        ];
+        // Queued before the session is open: in flight when the handshake fails.
+        let ids = d.queue([&envelope()]).unwrap();
+        d.begin().unwrap();
+        let mut wire = Vec::new();
+        let mut driven = Ok(());
+        for _ in 0..10 {
+            match d.step(Goal::Outcomes(&ids)) {
+                Ok(Step::Write(b)) => wire.extend_from_slice(b),
+                Ok(Step::Read(_)) => d.input(replies.remove(0)),
+                Ok(Step::StartTls) => {
+                    let bad =
+                        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+                    let e = d.tls_failed(Error::Tls {
+                        stage: d.stage(),
+                        source: bad,
+                    });
+                    driven = Err(e);
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(wire, b"EHLO localhost\r\nSTARTTLS\r\n");
+        let outcomes = d.finish_batch(&ids, driven, &mut |_| {});
+        assert_eq!(
+            not_sent_kind(&outcomes[0]),
+            Some(&ErrorKind::TlsFailed),
+            "{outcomes:?}"
+        );
+        // The adapter's error (with rustls's reason) is the one kept.
+        assert!(matches!(
+            d.begin(),
+            Err(Error::Tls {
+                stage: Stage::TlsHandshake,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_sink_gets_every_event_and_progress_each_outcome_as_it_comes() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let sink = EventSink::new(move |e| sink.lock().unwrap().push(e.clone()));
+        let mut d = Driver::new(Config::default()).with_sink(Some(sink));
+        let mut replies: Vec<&[u8]> = vec![
+            b"220 hi\r\n",
+            b"250-x\r\n250 PIPELINING\r\n",
+            b"250 ok\r\n250 ok\r\n354 go\r\n",
+            b"250 one\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+            b"250 two\r\n",
+        ];
+        run(&mut d, Goal::Open, &mut replies).unwrap();
+        d.begin().unwrap();
+        let ids = d.queue([&envelope(), &envelope()]).unwrap();
+        let mut progress = Vec::new();
+        for _ in 0..100 {
+            // Each outcome with how many replies were still to come.
+            let left = replies.len();
+            d.report_progress(&mut |o| progress.push((o.id, left)));
+            match d.step(Goal::Outcomes(&ids)).unwrap() {
+                Step::Write(_) => {}
+                Step::Body(_) => d.body(b"x\r\n", true).unwrap(),
+                Step::Read(_) => d.input(replies.remove(0)),
+                Step::StartTls => unreachable!(),
+                Step::Done => break,
+            }
+        }
+        let outcomes = d.finish_batch(&ids, Ok(()), &mut |o| progress.push((o.id, 0)));
+        // The first outcome was reported while the second was in flight.
+        assert_eq!(progress, [(ids[0], 1), (ids[1], 0)]);
+        assert!(outcomes.iter().all(Outcome::is_delivered));
+        assert_eq!(d.events().count(), 0, "the sink took them");
+        let seen = seen.lock().unwrap();
+        assert!(matches!(seen[0], Event::Greeting(_)), "{seen:?}");
+        assert_eq!(
+            seen.iter()
+                .filter(|e| matches!(e, Event::Outcome(_)))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn noop_and_rset_need_an_idle_open_session() {
+        let mut d = Driver::new(Config::default());
+        assert!(matches!(d.noop(), Err(Error::Usage(UsageError::Busy))));
+        let mut replies: Vec<&[u8]> =
+            vec![b"220 hi\r\n", b"250 x\r\n", b"250 ok\r\n", b"421 bye\r\n"];
+        run(&mut d, Goal::Open, &mut replies).unwrap();
+        assert!(d.is_usable());
+        d.noop().unwrap();
+        assert_eq!(run(&mut d, Goal::Open, &mut replies).unwrap(), b"NOOP\r\n");
+        d.rset().unwrap();
+        let err = run(&mut d, Goal::Open, &mut replies).unwrap_err();
+        assert_eq!(err.stage(), Some(Stage::Reset), "{err}");
+        assert!(!d.is_usable());
     }
 
     #[test]

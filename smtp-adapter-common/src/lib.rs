@@ -40,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod async_api;
 mod async_session;
 mod driver;
 mod error;
@@ -48,6 +49,6 @@ mod options;
 pub use async_session::{AsyncBody, AsyncConnection, AsyncSession, delivered};
 pub use driver::{CHUNK, Clock, Driver, Goal, Step};
 pub use error::Error;
-pub use options::{Options, SUBMISSIONS_PORT, TlsTarget};
+pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsTarget};
 pub use rustls;
 pub use smtp_proto;

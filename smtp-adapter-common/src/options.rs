@@ -6,7 +6,8 @@ use rustls::client::ClientConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use smtp_proto::Config;
+use smtp_proto::{Config, Event};
+use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,43 @@ pub struct Options {
     /// A complete rustls configuration, used instead of the three fields
     /// above when given (client certificates, other verifiers).
     pub tls_config: Option<Arc<ClientConfig>>,
+    /// Where every event of a session goes as it happens (see
+    /// [`Options::on_event`]); `None` keeps them for the session's
+    /// `events()`.
+    pub event_sink: Option<EventSink>,
+}
+
+/// A callback that receives every event of a session as soon as the core
+/// reports it: greeting, capabilities, AUTH done, transcript lines, and
+/// each message's outcome. Set with [`Options::on_event`].
+///
+/// With a sink, the events other than outcomes go to it alone (the
+/// session's `events()` then yields nothing), so nothing is lost when
+/// opening the session fails, nor when the session is consumed by
+/// `quit`. Outcomes go to the sink and are also returned by the call that
+/// sent the message.
+///
+/// The sink runs inside the session's I/O loop: keep it short (push to a
+/// buffer, a channel, a log line).
+#[derive(Clone)]
+pub struct EventSink(Arc<dyn Fn(&Event) + Send + Sync>);
+
+impl EventSink {
+    /// A sink calling `f` with each event.
+    pub fn new(f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        EventSink(Arc::new(f))
+    }
+
+    /// Hands `event` to the callback.
+    pub fn emit(&self, event: &Event) {
+        (self.0)(event)
+    }
+}
+
+impl fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventSink(..)")
+    }
 }
 
 impl Default for Options {
@@ -67,7 +105,27 @@ impl Options {
             extra_roots: Vec::new(),
             tls_server_name: None,
             tls_config: None,
+            event_sink: None,
         }
+    }
+
+    /// Sends every event of the sessions opened with these options to `f`
+    /// as it happens (see [`EventSink`]): the way to see the greeting,
+    /// EHLO and AUTH transcript of a session that failed to open.
+    ///
+    /// ```
+    /// use smtp_adapter_common::Options;
+    /// use smtp_proto::Event;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::<Event>::new()));
+    /// let sink = seen.clone();
+    /// let options = Options::default().on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    /// assert!(options.event_sink.is_some());
+    /// ```
+    pub fn on_event(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.event_sink = Some(EventSink::new(f));
+        self
     }
 
     /// Sets the connect timeout.

@@ -22,7 +22,14 @@
 //! For more than one message, open a [`Session`] and call
 //! [`Session::send`], [`Session::send_from`] (a body streamed from a
 //! [`Read`] in constant memory) or [`Session::send_many`] (several messages
-//! pipelined), then [`Session::quit`].
+//! pipelined; [`Session::send_many_with`] reports each outcome as it
+//! comes), then [`Session::quit`] (or [`Session::close`], which keeps the
+//! session's last events). [`Session::noop`] checks that an idle session is
+//! alive.
+//!
+//! Every event (greeting, transcript lines, outcomes) can go to a callback
+//! as it happens, set with [`Options::on_event`]: the way to see the
+//! dialogue of a session that failed to open.
 //!
 //! Port 465 means implicit TLS (see [`Options::implicit_tls`]); elsewhere
 //! STARTTLS is used as the core's [`TlsPolicy`] says. Certificates are
@@ -213,20 +220,19 @@ impl<S: Transport> Session<S> {
         stream
             .set_write_timeout(Some(write_timeout))
             .map_err(|e| Error::from_io(e, Stage::Init))?;
-        let conn = match &tls {
-            Some(tls) if implicit => handshake(stream, tls, config.timeouts.greeting, Stage::Init)?,
-            _ => Conn::Plain(stream),
-        };
         let mut session = Session {
-            conn,
-            driver: Driver::new(config),
+            conn: Conn::Plain(stream),
+            driver: Driver::new(config).with_sink(options.event_sink.clone()),
             tls,
             buf: vec![0; CHUNK],
         };
         session.driver.begin()?;
-        let opened = session.drive(Goal::Open, &mut []);
-        session.driver.end();
-        opened.map_err(|e| session.driver.fail(e))?;
+        let opened = match implicit && session.tls.is_some() {
+            true => session.start_tls(Stage::Init),
+            false => Ok(()),
+        };
+        let opened = opened.and_then(|()| session.drive(Goal::Open, &mut [], &mut ignore));
+        session.driver.finish_call(opened)?;
         Ok(session)
     }
 
@@ -249,7 +255,7 @@ impl<S: Transport> Session<S> {
             Ok(ids) => ids[0],
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
         };
-        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, &mut body)]);
+        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, &mut body)], &mut ignore);
         self.driver.finish_one(id, driven)
     }
 
@@ -262,6 +268,31 @@ impl<S: Transport> Session<S> {
         &mut self,
         messages: impl IntoIterator<Item = (&'e Envelope, R)>,
     ) -> Result<Vec<Outcome>, Error> {
+        self.send_many_with(messages, ignore)
+    }
+
+    /// [`Session::send_many`], handing each message's outcome to
+    /// `progress` as soon as it is known (in the order of the messages),
+    /// while the rest of the batch is still on its way: to move a progress
+    /// bar, or log each message.
+    ///
+    /// ```no_run
+    /// # fn run(session: &mut smtp_blocking::Session, envelope: &smtp_blocking::Envelope) -> Result<(), smtp_blocking::Error> {
+    /// let mut done = 0;
+    /// let outcomes = session.send_many_with(
+    ///     (0..100).map(|_| (envelope, &b"Subject: hi\r\n\r\nhello\r\n"[..])),
+    ///     |outcome| {
+    ///         done += 1;
+    ///         eprint!("\r{done}/100 {}", if outcome.is_delivered() { "ok" } else { "failed" });
+    ///     },
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_many_with<'e, R: Read>(
+        &mut self,
+        messages: impl IntoIterator<Item = (&'e Envelope, R)>,
+        mut progress: impl FnMut(&Outcome),
+    ) -> Result<Vec<Outcome>, Error> {
         self.driver.begin()?;
         let (envelopes, mut bodies): (Vec<&Envelope>, Vec<R>) = messages.into_iter().unzip();
         let ids = match self.driver.queue(envelopes) {
@@ -273,16 +304,48 @@ impl<S: Transport> Session<S> {
             .copied()
             .zip(bodies.iter_mut().map(|b| b as &mut dyn Read))
             .collect();
-        let driven = self.drive(Goal::Outcomes(&ids), &mut sources);
-        Ok(self.driver.finish_batch(&ids, driven))
+        let driven = self.drive(Goal::Outcomes(&ids), &mut sources, &mut progress);
+        Ok(self.driver.finish_batch(&ids, driven, &mut progress))
     }
 
-    /// Ends the session with QUIT and waits for the server's reply.
-    pub fn quit(mut self) -> Result<(), Error> {
+    /// Sends NOOP and waits for its reply: checks that an idle session is
+    /// still alive (or keeps it so). Only while no message is in flight.
+    pub fn noop(&mut self) -> Result<(), Error> {
+        self.simple(Driver::noop)
+    }
+
+    /// Sends RSET and waits for its reply. Only while no message is in
+    /// flight.
+    pub fn rset(&mut self) -> Result<(), Error> {
+        self.simple(Driver::rset)
+    }
+
+    fn simple(&mut self, write: fn(&mut Driver) -> Result<(), Error>) -> Result<(), Error> {
+        self.driver.begin()?;
+        if let Err(e) = write(&mut self.driver) {
+            self.driver.end();
+            return Err(e);
+        }
+        let driven = self.drive(Goal::Open, &mut [], &mut ignore);
+        self.driver.finish_call(driven)
+    }
+
+    /// Ends the session with QUIT and waits for the server's reply, keeping
+    /// the session so that [`Session::events`] still yields the last
+    /// events (the QUIT and 221 transcript lines). Later sends fail; a
+    /// second `close` returns the same result.
+    pub fn close(&mut self) -> Result<(), Error> {
         self.driver.begin()?;
         self.driver.quit();
-        self.drive(Goal::Closed, &mut [])
-            .map_err(|e| self.driver.fail(e))
+        let closed = self.drive(Goal::Closed, &mut [], &mut ignore);
+        self.driver.finish_call(closed)
+    }
+
+    /// Ends the session with QUIT and waits for the server's reply. The
+    /// events of QUIT go with the session: use [`Session::close`] (or an
+    /// event sink, [`Options::on_event`]) to see them.
+    pub fn quit(mut self) -> Result<(), Error> {
+        self.close()
     }
 
     /// The core: its stage, the server's capabilities, whether the
@@ -293,6 +356,7 @@ impl<S: Transport> Session<S> {
 
     /// Drains the events seen so far other than outcomes (greeting,
     /// capabilities, transcript lines when `Config::transcript` is on).
+    /// Empty when the options have an event sink, which gets them instead.
     pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
         self.driver.events()
     }
@@ -303,13 +367,36 @@ impl<S: Transport> Session<S> {
         self.conn.sock()
     }
 
-    /// The loop: performs the I/O each step of the driver names.
+    /// Runs the TLS handshake on the plaintext connection; on failure the
+    /// core is told, and the session is over.
+    fn start_tls(&mut self, stage: Stage) -> Result<(), Error> {
+        let Some(tls) = self.tls.as_ref() else {
+            return Err(self
+                .driver
+                .tls_failed(Error::Config("no TLS configuration".into())));
+        };
+        let Conn::Plain(sock) = std::mem::replace(&mut self.conn, Conn::Gone) else {
+            return Err(smtp_proto::UsageError::NotExpectingTls.into());
+        };
+        match handshake(sock, tls, self.driver.handshake_timeout(), stage) {
+            Ok(conn) => {
+                self.conn = conn;
+                Ok(())
+            }
+            Err(e) => Err(self.driver.tls_failed(e)),
+        }
+    }
+
+    /// The loop: performs the I/O each step of the driver names, and hands
+    /// each outcome to `progress` as it arrives.
     fn drive(
         &mut self,
         goal: Goal<'_>,
         bodies: &mut [(smtp_proto::TransactionId, &mut dyn Read)],
+        progress: &mut dyn FnMut(&Outcome),
     ) -> Result<(), Error> {
         loop {
+            self.driver.report_progress(progress);
             let stage = self.driver.stage();
             match self.driver.step(goal)? {
                 Step::Write(bytes) => self
@@ -334,14 +421,7 @@ impl<S: Transport> Session<S> {
                     self.driver.body(&self.buf[..n], last)?;
                 }
                 Step::StartTls => {
-                    let tls = self
-                        .tls
-                        .as_ref()
-                        .ok_or(Error::Config("no TLS configuration".into()))?;
-                    let Conn::Plain(sock) = std::mem::replace(&mut self.conn, Conn::Gone) else {
-                        return Err(smtp_proto::UsageError::NotExpectingTls.into());
-                    };
-                    self.conn = handshake(sock, tls, self.driver.handshake_timeout(), stage)?;
+                    self.start_tls(stage)?;
                     self.driver.tls_established()?;
                 }
                 Step::Done => return Ok(()),
@@ -349,6 +429,9 @@ impl<S: Transport> Session<S> {
         }
     }
 }
+
+/// No progress callback.
+fn ignore(_: &Outcome) {}
 
 /// Reads until `buf` is full or the body ends; `true` when it ended.
 fn fill(body: &mut dyn Read, buf: &mut [u8]) -> io::Result<(usize, bool)> {

@@ -1,7 +1,7 @@
 //! The conformance suite (smtp-test-support) against the blocking adapter.
 
-use smtp_blocking::{Client, Envelope, Error, NoTimeouts, Options, Outcome, Session};
-use smtp_test_support::{Generator, Harness, ScriptedStream};
+use smtp_blocking::{Client, Envelope, Error, Event, NoTimeouts, Options, Outcome, Session};
+use smtp_test_support::{Generator, Harness, Scripted, ScriptedStream};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -38,7 +38,32 @@ impl Harness for Blocking {
         s: &mut Self::Session,
         messages: &[(Envelope, Vec<u8>)],
     ) -> Result<Vec<Outcome>, Error> {
-        s.send_many(messages.iter().map(|(e, b)| (e, b.as_slice())))
+        s.send_many(smtp_test_support::cases::bodies(messages))
+    }
+
+    fn send_many_with(
+        &self,
+        s: &mut Self::Session,
+        messages: &[(Envelope, Vec<u8>)],
+        progress: &mut (dyn FnMut(&Outcome) + Send),
+    ) -> Result<Vec<Outcome>, Error> {
+        s.send_many_with(smtp_test_support::cases::bodies(messages), progress)
+    }
+
+    fn noop(&self, s: &mut Self::Session) -> Result<(), Error> {
+        s.noop()
+    }
+
+    fn rset(&self, s: &mut Self::Session) -> Result<(), Error> {
+        s.rset()
+    }
+
+    fn close(&self, s: &mut Self::Session) -> Result<(), Error> {
+        s.close()
+    }
+
+    fn events(&self, s: &mut Self::Session) -> Vec<Event> {
+        s.events().collect()
     }
 
     fn quit(&self, s: Self::Session) -> Result<(), Error> {
@@ -68,11 +93,20 @@ impl Harness for Blocking {
         stream: ScriptedStream,
         options: &Options,
         messages: &[(Envelope, Vec<u8>)],
-    ) -> Result<Vec<Outcome>, Error> {
-        let mut s = Session::over(NoTimeouts(stream), "localhost", options)?;
-        let outcomes = s.send_many(messages.iter().map(|(e, b)| (e, b.as_slice())))?;
-        s.quit()?;
-        Ok(outcomes)
+    ) -> Result<Scripted, Error> {
+        let mut s = Session::over(NoTimeouts(stream.clone()), "localhost", options)?;
+        let mut progress = Vec::new();
+        let outcomes = s.send_many_with(messages.iter().map(|(e, b)| (e, b.as_slice())), |o| {
+            progress.push(Scripted::record(&stream, o))
+        });
+        let closed = s.close();
+        let events = s.events().collect();
+        Ok(Scripted {
+            outcomes,
+            progress,
+            closed,
+            events,
+        })
     }
 
     fn send_within(

@@ -8,9 +8,11 @@ use crate::server::{Fault, PASSWORD, Point, Record, Server, Spec, USER};
 use crate::stream::ScriptedStream;
 use smtp_adapter_common::{Error, Options};
 use smtp_proto::{
-    Address, Client, Config, Credentials, Envelope, ErrorKind, Mechanism, Outcome, Stage, Timeouts,
+    Address, Client, Config, Credentials, Direction, Envelope, ErrorKind, Event, Mechanism,
+    Outcome, Stage, Timeouts, TransactionError, TransactionId,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What the cases need of an adapter. Async adapters block on their
@@ -44,6 +46,21 @@ pub trait Harness {
         s: &mut Self::Session,
         messages: &[(Envelope, Vec<u8>)],
     ) -> Result<Vec<Outcome>, Error>;
+    /// `session.send_many_with(messages, progress)`.
+    fn send_many_with(
+        &self,
+        s: &mut Self::Session,
+        messages: &[(Envelope, Vec<u8>)],
+        progress: &mut (dyn FnMut(&Outcome) + Send),
+    ) -> Result<Vec<Outcome>, Error>;
+    /// `session.noop()`.
+    fn noop(&self, s: &mut Self::Session) -> Result<(), Error>;
+    /// `session.rset()`.
+    fn rset(&self, s: &mut Self::Session) -> Result<(), Error>;
+    /// `session.close()`.
+    fn close(&self, s: &mut Self::Session) -> Result<(), Error>;
+    /// `session.events().collect()`.
+    fn events(&self, s: &mut Self::Session) -> Vec<Event>;
     /// `session.quit()`.
     fn quit(&self, s: Self::Session) -> Result<(), Error>;
     /// `session.client()`.
@@ -59,13 +76,16 @@ pub trait Harness {
         body: &[u8],
     ) -> Result<Outcome, Error>;
     /// Opens a session over `stream` (the adapter's "bring your own
-    /// stream" entry point), sends `messages` with `send_many`, then quits.
+    /// stream" entry point), sends `messages` with `send_many_with`
+    /// (recording each progress call with [`Scripted::record`]), then
+    /// closes it with `close` and drains its events. Fails only if the
+    /// session does not open.
     fn scripted(
         &self,
         stream: ScriptedStream,
         options: &Options,
         messages: &[(Envelope, Vec<u8>)],
-    ) -> Result<Vec<Outcome>, Error>;
+    ) -> Result<Scripted, Error>;
     /// `session.send(envelope, body)`, cancelled after `limit`: `None` if
     /// it was. Only called when [`Harness::CANCELLABLE`].
     fn send_within(
@@ -75,6 +95,27 @@ pub trait Harness {
         body: &[u8],
         limit: Duration,
     ) -> Option<Result<Outcome, Error>>;
+}
+
+/// What a scripted session did (see [`Harness::scripted`]).
+#[derive(Debug)]
+pub struct Scripted {
+    /// What `send_many_with` returned.
+    pub outcomes: Result<Vec<Outcome>, Error>,
+    /// Each call of the progress callback: the message, and how many writes
+    /// the client had made by then.
+    pub progress: Vec<(TransactionId, usize)>,
+    /// What `close` returned.
+    pub closed: Result<(), Error>,
+    /// The events drained after `close`.
+    pub events: Vec<Event>,
+}
+
+impl Scripted {
+    /// A progress callback's record of `outcome` on `stream`.
+    pub fn record(stream: &ScriptedStream, outcome: &Outcome) -> (TransactionId, usize) {
+        (outcome.id, stream.writes().len())
+    }
 }
 
 /// Deadlines for cases that expect no timeout (only reached on failure).
@@ -120,6 +161,16 @@ fn session_kind(e: &Error) -> Option<&ErrorKind> {
         Error::Smtp(e) => Some(e.kind()),
         _ => None,
     }
+}
+
+/// Starts a server of `spec` and opens a session to it with patient
+/// deadlines.
+fn open_to<H: Harness>(h: &H, spec: Spec) -> (Server, H::Session) {
+    let server = Server::start(spec);
+    let s = h
+        .connect(server.port(), &options(PATIENT))
+        .expect("connect");
+    (server, s)
 }
 
 /// Connects to a server of `spec`, checks whether the session is
@@ -322,14 +373,14 @@ pub fn no_password_after_failed_handshake<H: Harness>(h: &H) {
 /// Three recipients, one refused: delivered to the other two, and the
 /// refusal reported with its reply.
 pub fn one_recipient_refused<H: Harness>(h: &H) {
-    let server = Server::start(Spec {
-        pipelining: true,
-        reject: vec!["nobody@".into()],
-        ..Spec::default()
-    });
-    let mut s = h
-        .connect(server.port(), &options(PATIENT))
-        .expect("connect");
+    let (server, mut s) = open_to(
+        h,
+        Spec {
+            pipelining: true,
+            reject: vec!["nobody@".into()],
+            ..Spec::default()
+        },
+    );
     let env = envelope(&["bob@example.org", "nobody@example.org", "carol@example.org"]);
     let outcome = h.send(&mut s, &env, MESSAGE).expect("send");
     assert!(outcome.is_delivered(), "{outcome:?}");
@@ -571,10 +622,17 @@ pub fn one_write_per_command_group<H: Harness>(h: &H) {
         ),
         (bob(), b"two\r\n".to_vec()),
     ];
-    let outcomes = h
+    let run = h
         .scripted(stream.clone(), &options(PATIENT), &messages)
         .expect("scripted session");
+    let outcomes = run.outcomes.expect("send_many");
     assert!(outcomes.iter().all(Outcome::is_delivered), "{outcomes:?}");
+    run.closed.expect("close");
+    // Each outcome was reported as soon as it was known: the first one
+    // before the second message's end of data was written (the fourth
+    // write), the second one before QUIT (the fifth).
+    let ids: Vec<_> = outcomes.iter().map(|o| o.id).collect();
+    assert_eq!(run.progress, [(ids[0], 3), (ids[1], 4)]);
     let writes: Vec<String> = stream
         .writes()
         .iter()
@@ -605,10 +663,12 @@ pub fn one_write_per_command<H: Harness>(h: &H) {
         b"221 Bye\r\n",
     ]);
     let messages = [(bob(), b"one\r\n".to_vec())];
-    let outcomes = h
+    let run = h
         .scripted(stream.clone(), &options(PATIENT), &messages)
         .expect("scripted session");
+    let outcomes = run.outcomes.expect("send_many");
     assert!(outcomes[0].is_delivered(), "{outcomes:?}");
+    run.closed.expect("close");
     let writes: Vec<&[u8]> = vec![
         b"EHLO localhost\r\n",
         b"MAIL FROM:<alice@example.org>\r\n",
@@ -643,6 +703,178 @@ pub fn cancelled_send_is_never_reported_sent<H: Harness>(h: &H) {
     server.finish();
 }
 
+fn not_sent_kind(o: &Outcome) -> Option<&ErrorKind> {
+    match &o.result {
+        Err(TransactionError::NotSent(e)) => Some(e.kind()),
+        _ => None,
+    }
+}
+
+/// The connection fails (a reset, not an end of stream) with two
+/// pipelined messages in flight: both are reported not sent because the
+/// transport failed, each handed to the progress callback, and `close`
+/// returns the I/O error.
+pub fn transport_error_reports_not_sent<H: Harness>(h: &H) {
+    let stream = ScriptedStream::new([
+        &b"220 mem.example ESMTP\r\n"[..],
+        b"250-mem.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+        b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go\r\n",
+    ])
+    .then_fail(std::io::ErrorKind::ConnectionReset);
+    let messages = [(bob(), b"one\r\n".to_vec()), (bob(), b"two\r\n".to_vec())];
+    let run = h
+        .scripted(stream.clone(), &options(PATIENT), &messages)
+        .expect("scripted session");
+    let outcomes = run.outcomes.expect("send_many reports outcomes");
+    assert_eq!(outcomes.len(), 2);
+    for o in &outcomes {
+        assert_eq!(not_sent_kind(o), Some(&ErrorKind::TransportFailed), "{o:?}");
+        assert!(o.result.as_ref().unwrap_err().is_transient());
+    }
+    let reported: Vec<_> = run.progress.iter().map(|(id, _)| *id).collect();
+    assert_eq!(reported, outcomes.iter().map(|o| o.id).collect::<Vec<_>>());
+    let err = run.closed.expect_err("the session is broken");
+    assert!(
+        matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ConnectionReset),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    // Nothing was written after the failure: no QUIT on a dead connection.
+    assert!(!stream.writes().iter().any(|w| w.starts_with(b"QUIT")));
+}
+
+/// `close` keeps the session, so the events of QUIT (its transcript
+/// lines) can still be drained; later sends fail.
+pub fn close_keeps_the_last_events<H: Harness>(h: &H) {
+    let server = Server::start(Spec::default());
+    let mut opts = options(PATIENT);
+    opts.config.transcript = true;
+    let mut s = h.connect(server.port(), &opts).expect("connect");
+    assert!(
+        h.send(&mut s, &bob(), MESSAGE)
+            .expect("send")
+            .is_delivered()
+    );
+    let _ = h.events(&mut s);
+    h.close(&mut s).expect("close");
+    let lines: Vec<String> = h
+        .events(&mut s)
+        .iter()
+        .filter_map(|e| match e {
+            Event::Transcript(line) => Some(line.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        ["[Quit] C: QUIT", "[Quit] S: 221 2.0.0 Bye"],
+        "{lines:?}"
+    );
+    assert!(h.client(&s).is_closed());
+    let err = h.send(&mut s, &bob(), MESSAGE).expect_err("closed");
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    h.close(&mut s).expect("closing twice changes nothing");
+    drop(s);
+    assert_eq!(server.finish().messages.len(), 1);
+}
+
+/// An event sink sees the whole dialogue of a session that failed to open
+/// (here at AUTH), which the caller gets no session to drain.
+pub fn event_sink_sees_a_failed_open<H: Harness>(h: &H) {
+    let spec = Spec {
+        starttls: true,
+        auth: true,
+        ..Spec::default()
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut opts = options(PATIENT).on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    opts.config.transcript = true;
+    opts.config.credentials = Some(Credentials::password(USER, "wrong"));
+    let (err, _) = refused_open(h, spec, &opts);
+    assert!(
+        matches!(session_kind(&err), Some(ErrorKind::AuthFailed(_))),
+        "{err:?}"
+    );
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::Greeting(_))),
+        "{seen:?}"
+    );
+    let lines: Vec<(Direction, String)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Transcript(l) => Some((l.direction, String::from_utf8_lossy(&l.text).into())),
+            _ => None,
+        })
+        .collect();
+    let said =
+        |who: Direction, start: &str| lines.iter().any(|(d, t)| *d == who && t.starts_with(start));
+    assert!(said(Direction::Server, "220 localhost"), "{lines:?}");
+    assert!(said(Direction::Client, "EHLO"), "{lines:?}");
+    assert!(said(Direction::Client, "STARTTLS"), "{lines:?}");
+    assert!(said(Direction::Client, "AUTH PLAIN"), "{lines:?}");
+    assert!(said(Direction::Server, "535"), "{lines:?}");
+    assert!(
+        !lines.iter().any(|(_, t)| t.contains("wrong")),
+        "redacted: {lines:?}"
+    );
+}
+
+/// The progress callback of `send_many_with` is called once per message,
+/// in order, with the outcome `send_many_with` then returns.
+pub fn progress_per_message<H: Harness>(h: &H) {
+    let (server, mut s) = open_to(
+        h,
+        Spec {
+            pipelining: true,
+            reject: vec!["nobody@".into()],
+            ..Spec::default()
+        },
+    );
+    let batch = [
+        (bob(), b"one\r\n".to_vec()),
+        (envelope(&["nobody@example.org"]), b"two\r\n".to_vec()),
+        (bob(), b"three\r\n".to_vec()),
+    ];
+    let mut seen = Vec::new();
+    let outcomes = h
+        .send_many_with(&mut s, &batch, &mut |o| seen.push(o.clone()))
+        .expect("send_many_with");
+    assert_eq!(seen, outcomes);
+    let delivered: Vec<bool> = seen.iter().map(Outcome::is_delivered).collect();
+    assert_eq!(delivered, [true, false, true]);
+    h.quit(s).expect("quit");
+    assert_eq!(server.finish().messages.len(), 2);
+}
+
+/// NOOP and RSET on an idle session, then a message: all answered, and
+/// the session goes on.
+pub fn noop_and_rset<H: Harness>(h: &H) {
+    let (server, mut s) = open_to(h, Spec::default());
+    h.noop(&mut s).expect("noop");
+    h.rset(&mut s).expect("rset");
+    assert!(
+        h.send(&mut s, &bob(), MESSAGE)
+            .expect("send")
+            .is_delivered()
+    );
+    h.noop(&mut s).expect("noop after a message");
+    h.quit(s).expect("quit");
+    let record = server.finish();
+    let verbs: Vec<&str> = record
+        .commands
+        .iter()
+        .map(|c| c.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        verbs,
+        [
+            "EHLO", "NOOP", "RSET", "MAIL", "RCPT", "DATA", "NOOP", "QUIT"
+        ]
+    );
+}
+
 /// Generates one `#[test]` per conformance case for a harness expression
 /// (evaluated afresh in each test).
 ///
@@ -660,7 +892,9 @@ macro_rules! conformance_suite {
             streamed_50_mib, silent_server_times_out, silent_greeting_times_out,
             closed_mid_reply, closed_mid_data_end_reply, connect_refused, tcp_nodelay,
             one_call_send, one_write_per_command_group, one_write_per_command,
-            cancelled_send_is_never_reported_sent
+            cancelled_send_is_never_reported_sent, transport_error_reports_not_sent,
+            close_keeps_the_last_events, event_sink_sees_a_failed_open, progress_per_message,
+            noop_and_rset
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {
@@ -671,4 +905,135 @@ macro_rules! conformance_suite {
             }
         )*
     };
+}
+
+/// Writes the [`Harness`] methods that an async adapter's test glue shares
+/// with the other's, inside its `impl Harness`: each runs the adapter's
+/// call to completion with `self.0.block_on(..)`. `$krate` is the adapter
+/// crate (`smtp_tokio`, `smtp_asyncstd`); the glue writes `nodelay` and
+/// `send_within` itself.
+///
+/// ```ignore
+/// impl Harness for MyRuntime {
+///     type Session = my_adapter::Session<TcpStream>;
+///     const CANCELLABLE: bool = true;
+///     smtp_test_support::async_harness_methods!(my_adapter);
+///     fn nodelay(&self, s: &Self::Session) -> bool { /* ... */ }
+///     fn send_within(/* ... */) { /* ... */ }
+/// }
+/// ```
+#[macro_export]
+macro_rules! async_harness_methods {
+    ($krate:ident) => {
+        fn connect(
+            &self,
+            port: u16,
+            options: &$krate::Options,
+        ) -> Result<Self::Session, $krate::Error> {
+            self.0
+                .block_on($krate::Session::connect("127.0.0.1", port, options))
+        }
+
+        fn send(
+            &self,
+            s: &mut Self::Session,
+            envelope: &$krate::Envelope,
+            body: &[u8],
+        ) -> Result<$krate::Outcome, $krate::Error> {
+            self.0.block_on(s.send(envelope, body))
+        }
+
+        fn send_stream(
+            &self,
+            s: &mut Self::Session,
+            envelope: &$krate::Envelope,
+            body: &mut $crate::Generator,
+        ) -> Result<$krate::Outcome, $krate::Error> {
+            self.0.block_on(s.send_from(envelope, body))
+        }
+
+        fn send_many(
+            &self,
+            s: &mut Self::Session,
+            messages: &[($krate::Envelope, Vec<u8>)],
+        ) -> Result<Vec<$krate::Outcome>, $krate::Error> {
+            self.0
+                .block_on(s.send_many($crate::cases::bodies(messages)))
+        }
+
+        fn send_many_with(
+            &self,
+            s: &mut Self::Session,
+            messages: &[($krate::Envelope, Vec<u8>)],
+            progress: &mut (dyn FnMut(&$krate::Outcome) + Send),
+        ) -> Result<Vec<$krate::Outcome>, $krate::Error> {
+            let bodies = $crate::cases::bodies(messages);
+            self.0.block_on(s.send_many_with(bodies, progress))
+        }
+
+        fn noop(&self, s: &mut Self::Session) -> Result<(), $krate::Error> {
+            self.0.block_on(s.noop())
+        }
+
+        fn rset(&self, s: &mut Self::Session) -> Result<(), $krate::Error> {
+            self.0.block_on(s.rset())
+        }
+
+        fn close(&self, s: &mut Self::Session) -> Result<(), $krate::Error> {
+            self.0.block_on(s.close())
+        }
+
+        fn events(&self, s: &mut Self::Session) -> Vec<$krate::Event> {
+            s.events().collect()
+        }
+
+        fn quit(&self, s: Self::Session) -> Result<(), $krate::Error> {
+            self.0.block_on(s.quit())
+        }
+
+        fn client<'s>(&self, s: &'s Self::Session) -> &'s $krate::Client {
+            s.client()
+        }
+
+        fn send_one_call(
+            &self,
+            port: u16,
+            options: &$krate::Options,
+            envelope: &$krate::Envelope,
+            body: &[u8],
+        ) -> Result<$krate::Outcome, $krate::Error> {
+            let send = $krate::send("127.0.0.1", port, options, envelope, body);
+            self.0.block_on(send)
+        }
+
+        fn scripted(
+            &self,
+            stream: $crate::ScriptedStream,
+            options: &$krate::Options,
+            messages: &[($krate::Envelope, Vec<u8>)],
+        ) -> Result<$crate::Scripted, $krate::Error> {
+            self.0.block_on(async {
+                let mut s = $krate::Session::over(stream.clone(), "localhost", options).await?;
+                let mut progress = Vec::new();
+                let outcomes = s
+                    .send_many_with($crate::cases::bodies(messages), |o| {
+                        progress.push($crate::Scripted::record(&stream, o))
+                    })
+                    .await;
+                let closed = s.close().await;
+                let events = s.events().collect();
+                Ok($crate::Scripted {
+                    outcomes,
+                    progress,
+                    closed,
+                    events,
+                })
+            })
+        }
+    };
+}
+
+/// The messages as `(envelope, body)` pairs, as `send_many` takes them.
+pub fn bodies(messages: &[(Envelope, Vec<u8>)]) -> impl Iterator<Item = (&Envelope, &[u8])> {
+    messages.iter().map(|(e, b)| (e, b.as_slice()))
 }

@@ -19,6 +19,6 @@ pub mod server;
 pub mod stream;
 
 pub use body::Generator;
-pub use cases::Harness;
+pub use cases::{Harness, Scripted};
 pub use server::{Server, Spec};
 pub use stream::ScriptedStream;

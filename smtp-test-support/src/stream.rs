@@ -13,6 +13,9 @@ struct Inner {
     replies: VecDeque<Vec<u8>>,
     readable: VecDeque<u8>,
     writes: Vec<Vec<u8>>,
+    /// Returned by a read with nothing readable, instead of the end of
+    /// the stream.
+    fail: Option<io::ErrorKind>,
 }
 
 /// The client's end of an in-memory connection. The first scripted reply
@@ -38,8 +41,16 @@ impl ScriptedStream {
                 replies,
                 readable,
                 writes: Vec::new(),
+                fail: None,
             })),
         }
+    }
+
+    /// Makes a read with nothing readable fail with `kind` (a connection
+    /// reset, say) instead of returning the end of the stream.
+    pub fn then_fail(self, kind: io::ErrorKind) -> Self {
+        self.lock().fail = Some(kind);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -51,13 +62,16 @@ impl ScriptedStream {
         self.lock().writes.clone()
     }
 
-    fn pull(&self, buf: &mut [u8]) -> usize {
+    fn pull(&self, buf: &mut [u8]) -> io::Result<usize> {
         let mut inner = self.lock();
+        if let (true, Some(kind)) = (inner.readable.is_empty(), inner.fail) {
+            return Err(kind.into());
+        }
         let n = buf.len().min(inner.readable.len());
         for (slot, byte) in buf.iter_mut().zip(inner.readable.drain(..n)) {
             *slot = byte;
         }
-        n
+        Ok(n)
     }
 
     fn push(&self, buf: &[u8]) -> usize {
@@ -72,7 +86,7 @@ impl ScriptedStream {
 
 impl Read for ScriptedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Ok(self.pull(buf))
+        self.pull(buf)
     }
 }
 
@@ -91,7 +105,7 @@ impl tokio::io::AsyncRead for ScriptedStream {
         _: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = self.pull(buf.initialize_unfilled());
+        let n = self.pull(buf.initialize_unfilled())?;
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
@@ -119,7 +133,7 @@ impl futures_io::AsyncRead for ScriptedStream {
         _: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(self.pull(buf)))
+        Poll::Ready(self.pull(buf))
     }
 }
 

@@ -24,7 +24,14 @@
 //! For more than one message, open a [`Session`] and call
 //! [`Session::send`], [`Session::send_from`] (a body streamed from an
 //! [`AsyncRead`] in constant memory) or [`Session::send_many`] (several
-//! messages pipelined), then [`Session::quit`].
+//! messages pipelined; [`Session::send_many_with`] reports each outcome as
+//! it comes), then [`Session::quit`] (or [`Session::close`], which keeps
+//! the session's last events). [`Session::noop`] checks that an idle
+//! session is alive.
+//!
+//! Every event (greeting, transcript lines, outcomes) can go to a callback
+//! as it happens, set with [`Options::on_event`]: the way to see the
+//! dialogue of a session that failed to open.
 //!
 //! Port 465 means implicit TLS (see [`Options::implicit_tls`]); elsewhere
 //! STARTTLS is used as the core's [`TlsPolicy`] says. Certificates are
@@ -180,52 +187,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         Ok(Session(session.await?))
     }
 
-    /// Sends one message whose body is in memory. `Ok` when the server
-    /// decided (see [`Outcome::is_delivered`] and [`Outcome::refused`]);
-    /// `Err` when the session failed before it did.
-    pub async fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
-        self.0.send(envelope, body).await
-    }
-
-    /// Sends one message whose body is read from `body` in 64 KiB chunks
-    /// (constant memory, whatever its size).
-    pub async fn send_from<R: AsyncRead + Unpin>(
-        &mut self,
-        envelope: &Envelope,
-        body: R,
-    ) -> Result<Outcome, Error> {
-        self.0.send(envelope, Body(body)).await
-    }
-
-    /// Sends several messages, queued together so that the core pipelines
-    /// them when the server allows. Returns one outcome per message, in
-    /// order. If the session fails midway, the messages it could not
-    /// finish are reported [`NotSent`](smtp_proto::TransactionError::NotSent)
-    /// and the next call returns the error.
-    pub async fn send_many<'e, R: AsyncRead + Unpin>(
-        &mut self,
-        messages: impl IntoIterator<Item = (&'e Envelope, R)>,
-    ) -> Result<Vec<Outcome>, Error> {
-        let messages = messages.into_iter().map(|(e, r)| (e, Body(r)));
-        self.0.send_many(messages).await
-    }
-
-    /// Ends the session with QUIT and waits for the server's reply.
-    pub async fn quit(self) -> Result<(), Error> {
-        self.0.quit().await
-    }
-
-    /// The core: its stage, the server's capabilities, whether the
-    /// connection is encrypted.
-    pub fn client(&self) -> &Client {
-        self.0.client()
-    }
-
-    /// Drains the events seen so far other than outcomes (greeting,
-    /// capabilities, transcript lines when `Config::transcript` is on).
-    pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
-        self.0.events()
-    }
+    smtp_adapter_common::async_session_methods!(AsyncRead, Body);
 
     /// The underlying stream (under TLS, if any); `None` after a TLS
     /// handshake failed or was cancelled.

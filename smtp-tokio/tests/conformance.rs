@@ -1,8 +1,8 @@
 //! The conformance suite (smtp-test-support) against the tokio adapter,
 //! each call run to completion on a current-thread runtime.
 
-use smtp_test_support::{Generator, Harness, ScriptedStream};
-use smtp_tokio::{Client, Envelope, Error, Options, Outcome, Session};
+use smtp_test_support::Harness;
+use smtp_tokio::{Envelope, Error, Options, Outcome, Session};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -19,80 +19,14 @@ impl Tokio {
     }
 }
 
-fn bodies(messages: &[(Envelope, Vec<u8>)]) -> impl Iterator<Item = (&Envelope, &[u8])> {
-    messages.iter().map(|(e, b)| (e, b.as_slice()))
-}
-
 impl Harness for Tokio {
     type Session = Session<TcpStream>;
     const CANCELLABLE: bool = true;
 
-    fn connect(&self, port: u16, options: &Options) -> Result<Self::Session, Error> {
-        self.0
-            .block_on(Session::connect("127.0.0.1", port, options))
-    }
-
-    fn send(
-        &self,
-        s: &mut Self::Session,
-        envelope: &Envelope,
-        body: &[u8],
-    ) -> Result<Outcome, Error> {
-        self.0.block_on(s.send(envelope, body))
-    }
-
-    fn send_stream(
-        &self,
-        s: &mut Self::Session,
-        envelope: &Envelope,
-        body: &mut Generator,
-    ) -> Result<Outcome, Error> {
-        self.0.block_on(s.send_from(envelope, body))
-    }
-
-    fn send_many(
-        &self,
-        s: &mut Self::Session,
-        messages: &[(Envelope, Vec<u8>)],
-    ) -> Result<Vec<Outcome>, Error> {
-        self.0.block_on(s.send_many(bodies(messages)))
-    }
-
-    fn quit(&self, s: Self::Session) -> Result<(), Error> {
-        self.0.block_on(s.quit())
-    }
-
-    fn client<'s>(&self, s: &'s Self::Session) -> &'s Client {
-        s.client()
-    }
+    smtp_test_support::async_harness_methods!(smtp_tokio);
 
     fn nodelay(&self, s: &Self::Session) -> bool {
         s.get_ref().is_some_and(|t| t.nodelay().unwrap_or(false))
-    }
-
-    fn send_one_call(
-        &self,
-        port: u16,
-        options: &Options,
-        envelope: &Envelope,
-        body: &[u8],
-    ) -> Result<Outcome, Error> {
-        self.0
-            .block_on(smtp_tokio::send("127.0.0.1", port, options, envelope, body))
-    }
-
-    fn scripted(
-        &self,
-        stream: ScriptedStream,
-        options: &Options,
-        messages: &[(Envelope, Vec<u8>)],
-    ) -> Result<Vec<Outcome>, Error> {
-        self.0.block_on(async {
-            let mut s = Session::over(stream, "localhost", options).await?;
-            let outcomes = s.send_many(bodies(messages)).await?;
-            s.quit().await?;
-            Ok(outcomes)
-        })
     }
 
     fn send_within(
@@ -119,6 +53,10 @@ fn futures_are_send() {
         is_send(&s.send(e, b""));
         is_send(&s.send_from(e, &b""[..]));
         is_send(&s.send_many([(e, &b""[..])]));
+        is_send(&s.send_many_with([(e, &b""[..])], |_| {}));
+        is_send(&s.noop());
+        is_send(&s.rset());
+        is_send(&s.close());
         is_send(&Session::connect("127.0.0.1", 25, &Options::default()));
         is_send(&smtp_tokio::send(
             "127.0.0.1",

@@ -30,7 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let result = loop {
         match client.poll_output() {
             // One write per transmit: it may hold several pipelined commands.
-            Output::Transmit(bytes) => stream.write_all(bytes)?,
+            // A failed write ends the session: the core reports every
+            // message not yet accepted as not sent.
+            Output::Transmit(bytes) => {
+                if stream.write_all(bytes).is_err() {
+                    client.handle_transport_error(now());
+                }
+            }
             // The whole body in one chunk; a large one would go in pieces.
             Output::NeedBody(_) => client.send_body(MESSAGE, true, now())?,
             Output::Wait(deadline) => {
@@ -46,7 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         client.handle_timeout(now())
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => client.handle_transport_error(now()),
                 }
             }
             Output::StartTls => unreachable!("the TLS policy is off"),
