@@ -101,3 +101,34 @@ macro_rules! async_session_methods {
         }
     };
 }
+
+/// Writes an async adapter's [`PoolRuntime`](crate::PoolRuntime): a unit
+/// struct named `$runtime` (with the attributes given, its docs among
+/// them) whose sessions are the adapter's `Session::connect` over its
+/// `TcpStream` and whose sleep is `$sleep` (a closure from a `Duration` to
+/// a future). Expanded where `Session`, `Connection` and `TcpStream` are
+/// the adapter's.
+#[macro_export]
+macro_rules! async_pool_runtime {
+    ($(#[$meta:meta])* $runtime:ident, $sleep:expr) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $runtime;
+
+        impl $crate::PoolRuntime for $runtime {
+            type Connection = Connection<TcpStream>;
+
+            async fn connect(
+                host: &str,
+                port: u16,
+                options: &$crate::Options,
+            ) -> Result<$crate::AsyncSession<Self::Connection>, $crate::Error> {
+                Ok(Session::connect(host, port, options).await?.0)
+            }
+
+            async fn sleep(duration: std::time::Duration) {
+                ($sleep)(duration).await;
+            }
+        }
+    };
+}

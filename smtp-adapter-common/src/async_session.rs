@@ -170,6 +170,27 @@ impl<C: AsyncConnection> AsyncSession<C> {
         self.close().await
     }
 
+    /// Reads, without waiting, whatever the server sent while the session
+    /// was idle: a 421 or 221 before it closed, or the end of the stream,
+    /// ends the session (the core reports it). True if the session can
+    /// still take a message.
+    pub async fn read_idle(&mut self) -> bool {
+        if !self.driver.is_usable() {
+            return false;
+        }
+        let stage = self.driver.stage();
+        match self.conn.read(&mut self.buf, Duration::ZERO).await {
+            Ok(0) => self.driver.eof(),
+            Ok(n) => self.driver.input(&self.buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.driver.eof(),
+            Err(e) => {
+                self.driver.fail(Error::from_io(e, stage));
+            }
+        }
+        self.driver.is_usable()
+    }
+
     /// The core.
     pub fn client(&self) -> &Client {
         self.driver.client()

@@ -12,6 +12,9 @@
 //! - [`AsyncSession`]: the session and loop of both async adapters, over
 //!   what each provides ([`AsyncConnection`], [`AsyncBody`]), since only
 //!   their I/O traits differ.
+//! - [`AsyncPool`]: a bounded pool of sessions for the async adapters,
+//!   over what each runtime provides ([`PoolRuntime`]); its decisions
+//!   ([`Shelf`], [`retryable`]) are I/O-free.
 //!
 //! An adapter's loop, in outline:
 //!
@@ -45,10 +48,12 @@ mod async_session;
 mod driver;
 mod error;
 mod options;
+mod pool;
 
 pub use async_session::{AsyncBody, AsyncConnection, AsyncSession, delivered};
 pub use driver::{CHUNK, Clock, Driver, Goal, Step};
 pub use error::Error;
 pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsTarget};
+pub use pool::{AsyncPool, PoolConfig, PoolRuntime, PoolStats, Shelf, retryable};
 pub use rustls;
 pub use smtp_proto;

@@ -55,6 +55,8 @@
 //! Every deadline of the core is enforced with a timer raced against the
 //! read, and every write with the core's data-block timeout.
 //!
+//! Many messages from many tasks: a [`Pool`] of sessions.
+//!
 //! # Cancellation
 //!
 //! Dropping a future of this crate midway (for instance when racing it
@@ -69,11 +71,11 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use smtp_adapter_common::{AsyncBody, AsyncConnection, AsyncSession, TlsTarget};
+use smtp_adapter_common::{AsyncBody, AsyncConnection, AsyncPool, AsyncSession, TlsTarget};
 use std::io;
 use std::time::Duration;
 
-pub use smtp_adapter_common::{Error, Options};
+pub use smtp_adapter_common::{Error, Options, PoolConfig, PoolStats};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,
@@ -89,22 +91,27 @@ async fn within<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) ->
     futures_lite::future::or(fut, timer).await
 }
 
-/// The connection, in plaintext or TLS.
-enum Conn<S> {
+/// The connection under a [`Session`], in plaintext or TLS. It appears
+/// in the pool's [`PoolRuntime`](smtp_adapter_common::PoolRuntime)
+/// implementation; there is nothing to do with it directly.
+#[derive(Debug)]
+pub enum Connection<S> {
+    /// Plaintext.
     Plain(S),
+    /// After implicit TLS or STARTTLS.
     Tls(Box<TlsStream<S>>),
     /// While a handshake holds the stream (and for good if it failed or was
     /// cancelled).
     Gone,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Conn<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Connection<S> {
     async fn read(&mut self, buf: &mut [u8], limit: Duration) -> io::Result<usize> {
         within(limit, async {
             match self {
-                Conn::Plain(s) => s.read(buf).await,
-                Conn::Tls(t) => t.read(buf).await,
-                Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
+                Connection::Plain(s) => s.read(buf).await,
+                Connection::Tls(t) => t.read(buf).await,
+                Connection::Gone => Err(io::ErrorKind::NotConnected.into()),
             }
         })
         .await
@@ -113,14 +120,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Conn<S> {
     async fn write_all(&mut self, bytes: &[u8], limit: Duration) -> io::Result<()> {
         within(limit, async {
             match self {
-                Conn::Plain(s) => s.write_all(bytes).await?,
-                Conn::Tls(t) => t.write_all(bytes).await?,
-                Conn::Gone => return Err(io::ErrorKind::NotConnected.into()),
+                Connection::Plain(s) => s.write_all(bytes).await?,
+                Connection::Tls(t) => t.write_all(bytes).await?,
+                Connection::Gone => return Err(io::ErrorKind::NotConnected.into()),
             }
             match self {
-                Conn::Plain(s) => s.flush().await,
-                Conn::Tls(t) => t.flush().await,
-                Conn::Gone => Ok(()),
+                Connection::Plain(s) => s.flush().await,
+                Connection::Tls(t) => t.flush().await,
+                Connection::Gone => Ok(()),
             }
         })
         .await
@@ -132,14 +139,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Conn<S> {
         limit: Duration,
         stage: Stage,
     ) -> Result<(), Error> {
-        let Conn::Plain(sock) = std::mem::replace(self, Conn::Gone) else {
+        let Connection::Plain(sock) = std::mem::replace(self, Connection::Gone) else {
             return Err(smtp_proto::UsageError::NotExpectingTls.into());
         };
         let connect = TlsConnector::from(tls.config.clone()).connect(tls.name.clone(), sock);
         let stream = within(limit, connect)
             .await
             .map_err(|e| Error::from_io(e, stage))?;
-        *self = Conn::Tls(Box::new(stream));
+        *self = Connection::Tls(Box::new(stream));
         Ok(())
     }
 }
@@ -162,7 +169,7 @@ impl<R: AsyncRead + Unpin> AsyncBody for Body<R> {
 
 /// An open SMTP session over a stream (a [`TcpStream`] unless you bring
 /// your own with [`Session::over`]).
-pub struct Session<S = TcpStream>(AsyncSession<Conn<S>>);
+pub struct Session<S = TcpStream>(AsyncSession<Connection<S>>);
 
 impl Session<TcpStream> {
     /// Connects to `host:port`, trying each resolved address in turn with
@@ -184,7 +191,8 @@ impl Session<TcpStream> {
                 Ok(stream) => {
                     stream.set_nodelay(true).map_err(connect_error)?;
                     let config = options.config_for(port);
-                    let session = AsyncSession::open(Conn::Plain(stream), host, config, options);
+                    let session =
+                        AsyncSession::open(Connection::Plain(stream), host, config, options);
                     return Ok(Session(session.await?));
                 }
                 Err(e) => last = e,
@@ -200,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// [`Options::implicit_tls`] says so.
     pub async fn over(stream: S, host: &str, options: &Options) -> Result<Self, Error> {
         let config = options.config_for(0);
-        let session = AsyncSession::open(Conn::Plain(stream), host, config, options);
+        let session = AsyncSession::open(Connection::Plain(stream), host, config, options);
         Ok(Session(session.await?))
     }
 
@@ -210,12 +218,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// handshake failed or was cancelled.
     pub fn get_ref(&self) -> Option<&S> {
         match self.0.connection() {
-            Conn::Plain(s) => Some(s),
-            Conn::Tls(t) => Some(t.get_ref().0),
-            Conn::Gone => None,
+            Connection::Plain(s) => Some(s),
+            Connection::Tls(t) => Some(t.get_ref().0),
+            Connection::Gone => None,
         }
     }
 }
+
+smtp_adapter_common::async_pool_runtime!(
+    /// The `async-io` reactor (async-std and smol) as the connection
+    /// [`Pool`] needs it: connect and sleep.
+    AsyncIo,
+    Timer::after
+);
+
+/// A bounded pool of sessions to one server, shared by cloning: idle
+/// sessions are reused (checked first, and replaced if the server closed
+/// them), closed after a while, and a message whose session died before
+/// its MAIL FROM was accepted is sent once more on a fresh one. See
+/// [`AsyncPool`] for the whole contract and [`PoolConfig`] for the knobs.
+///
+/// ```no_run
+/// # async fn run(envelope: &smtp_asyncstd::Envelope) -> Result<(), smtp_asyncstd::Error> {
+/// use smtp_asyncstd::{Options, Pool, PoolConfig};
+///
+/// let pool = Pool::new("mail.example.org", 587, Options::default(), PoolConfig::default());
+/// smol::spawn(pool.reaper()).detach(); // or async_std::task::spawn
+/// let outcome = pool.send(envelope, b"Subject: hi\r\n\r\nhello\r\n").await?;
+/// pool.close().await;
+/// # Ok(()) }
+/// ```
+pub type Pool = AsyncPool<AsyncIo>;
 
 /// Sends one message in one call, like the reference program's SendMail:
 /// connects, opens the session, sends, and quits. `Ok` when the server

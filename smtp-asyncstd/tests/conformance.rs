@@ -56,14 +56,24 @@ impl<E: Executor> Harness for On<E> {
     }
 }
 
+impl<E: Executor> smtp_test_support::PoolHarness for On<E> {
+    type Runtime = smtp_asyncstd::AsyncIo;
+
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.0.block_on(f)
+    }
+}
+
 mod async_std_executor {
     use super::*;
     smtp_test_support::conformance_suite!(On(AsyncStd));
+    smtp_test_support::pool_suite!(On(AsyncStd));
 }
 
 mod smol_executor {
     use super::*;
     smtp_test_support::conformance_suite!(On(Smol));
+    smtp_test_support::pool_suite!(On(Smol));
 }
 
 /// Sessions can be moved into spawned tasks.
@@ -79,6 +89,11 @@ fn futures_are_send() {
         is_send(&s.rset());
         is_send(&s.close());
         is_send(&Session::connect("127.0.0.1", 25, &Options::default()));
+        let pool =
+            smtp_asyncstd::Pool::new("127.0.0.1", 25, Options::default(), Default::default());
+        is_send(&pool.send(e, b""));
+        is_send(&pool.reaper());
+        is_send(&pool.close());
         is_send(&smtp_asyncstd::send(
             "127.0.0.1",
             25,

@@ -861,14 +861,8 @@ pub fn noop_and_rset<H: Harness>(h: &H) {
     );
     h.noop(&mut s).expect("noop after a message");
     h.quit(s).expect("quit");
-    let record = server.finish();
-    let verbs: Vec<&str> = record
-        .commands
-        .iter()
-        .map(|c| c.split(' ').next().unwrap_or_default())
-        .collect();
     assert_eq!(
-        verbs,
+        server.finish().verbs(),
         [
             "EHLO", "NOOP", "RSET", "MAIL", "RCPT", "DATA", "NOOP", "QUIT"
         ]

@@ -1,14 +1,17 @@
 //! A small SMTP server on 127.0.0.1, in a std thread, serving one
 //! connection as its [`Spec`] says: plain, STARTTLS or implicit TLS, AUTH,
-//! refused recipients, and faults (silence, closing mid-reply). It keeps
-//! what it saw in a [`Record`]. Every wait is bounded: it gives up on
-//! accepting or reading after [`SERVER_PATIENCE`].
+//! refused recipients, and faults (silence, closing mid-reply, closing an
+//! idle session). It keeps what it saw in a [`Record`]. [`MultiServer`]
+//! serves many connections at once, for a connection pool. Every wait is
+//! bounded: it gives up on accepting or reading after [`SERVER_PATIENCE`].
 
 use crate::body::Fnv;
 use crate::pki::Pki;
 use rustls::{ServerConnection, StreamOwned};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -65,6 +68,9 @@ pub struct Spec {
     pub reject: Vec<String>,
     /// What goes wrong.
     pub fault: Fault,
+    /// Close a session that sends no command for this long, with a 421
+    /// first (as servers drop idle clients).
+    pub idle_close: Option<Duration>,
 }
 
 /// One message the server received.
@@ -100,6 +106,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// The verb of each command (`EHLO`, `MAIL`, ...), in order.
+    pub fn verbs(&self) -> Vec<&str> {
+        self.commands
+            .iter()
+            .map(|c| c.split(' ').next().unwrap_or_default())
+            .collect()
+    }
+
     /// True if the password, or any AUTH command, crossed the plaintext
     /// part of the connection.
     pub fn leaked_credentials(&self) -> bool {
@@ -266,6 +280,29 @@ enum Flow {
 }
 
 impl Session<'_> {
+    /// The next command line, or `None` once the client has been idle for
+    /// the spec's `idle_close` (the server then says 421 and closes).
+    fn command(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let Some(idle) = self.spec.idle_close else {
+            return self.line();
+        };
+        self.io.get_ref().set_read_timeout(idle)?;
+        let line = self.line();
+        self.io.get_ref().set_read_timeout(SERVER_PATIENCE)?;
+        match line {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                self.reply(None, "421 4.4.2 localhost Error: timeout exceeded\r\n")?;
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     fn line(&mut self) -> io::Result<Option<Vec<u8>>> {
         let mut line = Vec::new();
         (&mut self.io).take(1 << 20).read_until(b'\n', &mut line)?;
@@ -391,7 +428,7 @@ impl Session<'_> {
         {
             return Ok(());
         }
-        while let Some(line) = self.line()? {
+        while let Some(line) = self.command()? {
             let text = String::from_utf8_lossy(&line).trim_end().to_owned();
             record.commands.push(text.clone());
             let (verb, args) = text.split_once(' ').unwrap_or((&text, ""));
@@ -449,6 +486,15 @@ impl Session<'_> {
 }
 
 impl ServerIo {
+    /// Sets the read timeout of the TCP connection under the wire.
+    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        match &self.wire {
+            Wire::Plain(s) => s.set_read_timeout(Some(timeout)),
+            Wire::Tls(t) => t.sock.set_read_timeout(Some(timeout)),
+            Wire::Closed => Ok(()),
+        }
+    }
+
     /// A stand-in while the stream is being upgraded.
     fn closed() -> BufReader<ServerIo> {
         BufReader::new(ServerIo {
@@ -482,4 +528,172 @@ fn serve(stream: TcpStream, spec: &Spec, record: &mut Record) -> io::Result<()> 
         record.plaintext = std::mem::take(&mut session.io.get_mut().plaintext);
     }
     result
+}
+
+/// What a [`MultiServer`] has seen so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Connections accepted.
+    pub accepted: usize,
+    /// Connections being served now.
+    pub active: usize,
+    /// The most connections served at once.
+    pub peak: usize,
+    /// Connections whose dialogue is over (by QUIT, a fault, an idle
+    /// close, or the client going away).
+    pub finished: usize,
+    /// Messages accepted on the finished connections.
+    pub messages: usize,
+}
+
+#[derive(Default)]
+struct Shared {
+    counts: Mutex<Counts>,
+    changed: Condvar,
+    records: Mutex<Vec<(usize, Record)>>,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The scripted server for many connections at once (a connection pool's
+/// peer): on 127.0.0.1, each connection in its own thread and served as
+/// the [`Spec`] for its index (0 for the first) says. It stops accepting
+/// after `max_connections`, on [`MultiServer::finish`], or after
+/// [`SERVER_PATIENCE`].
+#[derive(Debug)]
+pub struct MultiServer {
+    port: u16,
+    shared: Arc<Shared>,
+    acceptor: JoinHandle<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("counts", &*self.counts())
+            .finish()
+    }
+}
+
+impl MultiServer {
+    /// Binds 127.0.0.1 on a free port and serves up to `max_connections`.
+    pub fn start(
+        max_connections: usize,
+        spec_for: impl Fn(usize) -> Spec + Send + 'static,
+    ) -> MultiServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let shared = Arc::new(Shared::default());
+        let acceptor = {
+            let shared = shared.clone();
+            std::thread::spawn(move || accept_many(&listener, max_connections, &spec_for, &shared))
+        };
+        MultiServer {
+            port,
+            shared,
+            acceptor,
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What it has seen so far.
+    pub fn counts(&self) -> Counts {
+        *self.shared.counts()
+    }
+
+    /// Waits until `done` holds for the counts, at most `limit`; returns
+    /// whether it does.
+    pub fn wait_for(&self, limit: Duration, done: impl Fn(&Counts) -> bool) -> bool {
+        let counts = self.shared.counts();
+        let (counts, _) = self
+            .shared
+            .changed
+            .wait_timeout_while(counts, limit, |c| !done(c))
+            .unwrap_or_else(|e| e.into_inner());
+        done(&counts)
+    }
+
+    /// Stops accepting, waits for every connection to end, and returns
+    /// what the server saw on each, in the order they were accepted.
+    pub fn finish(self) -> Vec<Record> {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::Release);
+        let workers = self.acceptor.join().expect("acceptor panicked");
+        for worker in workers {
+            worker.join().expect("connection thread panicked");
+        }
+        let mut records = std::mem::take(&mut *self.shared.records.lock().expect("records"));
+        records.sort_by_key(|(i, _)| *i);
+        records.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+fn accept_many(
+    listener: &TcpListener,
+    max_connections: usize,
+    spec_for: &dyn Fn(usize) -> Spec,
+    shared: &Arc<Shared>,
+) -> Vec<JoinHandle<()>> {
+    let mut workers = Vec::new();
+    if listener.set_nonblocking(true).is_err() {
+        return workers;
+    }
+    let give_up = Instant::now() + SERVER_PATIENCE;
+    while workers.len() < max_connections
+        && Instant::now() < give_up
+        && !shared.stop.load(std::sync::atomic::Ordering::Acquire)
+    {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+            Err(_) => break,
+        };
+        let index = workers.len();
+        let spec = spec_for(index);
+        {
+            let mut c = shared.counts();
+            c.accepted += 1;
+            c.active += 1;
+            c.peak = c.peak.max(c.active);
+        }
+        shared.changed.notify_all();
+        let shared = shared.clone();
+        workers.push(std::thread::spawn(move || {
+            let mut record = Record::default();
+            let served = stream
+                .set_nonblocking(false)
+                .and_then(|()| stream.set_read_timeout(Some(SERVER_PATIENCE)))
+                .and_then(|()| stream.set_write_timeout(Some(SERVER_PATIENCE)))
+                .and_then(|()| serve(stream, &spec, &mut record));
+            if let Err(e) = served {
+                record.error = Some(e.to_string());
+            }
+            {
+                let mut c = shared.counts();
+                c.active -= 1;
+                c.finished += 1;
+                c.messages += record.messages.len();
+            }
+            shared
+                .records
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((index, record));
+            shared.changed.notify_all();
+        }));
+    }
+    workers
 }

@@ -45,6 +45,19 @@ impl Harness for Tokio {
 
 smtp_test_support::conformance_suite!(Tokio::new());
 
+impl smtp_test_support::PoolHarness for Tokio {
+    type Runtime = smtp_tokio::Tokio;
+
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.0.block_on(f)
+    }
+}
+
+mod pool {
+    use super::Tokio;
+    smtp_test_support::pool_suite!(Tokio::new());
+}
+
 /// Sessions can be moved into spawned tasks.
 #[test]
 fn futures_are_send() {
@@ -58,6 +71,10 @@ fn futures_are_send() {
         is_send(&s.rset());
         is_send(&s.close());
         is_send(&Session::connect("127.0.0.1", 25, &Options::default()));
+        let pool = smtp_tokio::Pool::new("127.0.0.1", 25, Options::default(), Default::default());
+        is_send(&pool.send(e, b""));
+        is_send(&pool.reaper());
+        is_send(&pool.close());
         is_send(&smtp_tokio::send(
             "127.0.0.1",
             25,

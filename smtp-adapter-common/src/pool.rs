@@ -1,0 +1,484 @@
+//! A pool of sessions to one server for the async adapters, written once
+//! over what each runtime provides ([`PoolRuntime`]: connect, sleep).
+//!
+//! What it decides is I/O-free and tested without a network: which idle
+//! session to reuse and whether to check it first ([`Shelf`]), and whether
+//! a message that was not sent may be sent again ([`retryable`]). The I/O
+//! (NOOP, QUIT, a fresh connection) is the sessions' own.
+
+use crate::{AsyncConnection, AsyncSession, Error, Options};
+use smtp_proto::{Envelope, Outcome, Stage, TransactionError};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+/// What a runtime gives the pool: a way to open a session and a way to
+/// wait. Each async adapter implements it once (`smtp_tokio::Tokio`,
+/// `smtp_asyncstd::AsyncIo`).
+pub trait PoolRuntime: 'static {
+    /// The adapter's connection.
+    type Connection: AsyncConnection + Send + 'static;
+
+    /// Connects to `host:port` and opens a session, as the adapter's
+    /// `Session::connect` does.
+    fn connect(
+        host: &str,
+        port: u16,
+        options: &Options,
+    ) -> impl Future<Output = Result<AsyncSession<Self::Connection>, Error>> + Send;
+
+    /// Waits for `duration`.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// How a pool behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// The most sessions open at once, busy and idle together (at least 1).
+    pub max_sessions: usize,
+    /// An idle session is closed (with QUIT) once it has been idle this
+    /// long: by [`AsyncPool::close_idle`], which the
+    /// [`reaper`](AsyncPool::reaper) runs on time, and by every send.
+    pub idle_timeout: Duration,
+    /// A session idle this long or longer is checked with NOOP before a
+    /// message goes on it (zero: always). (Whatever the server sent while the session was
+    /// idle, a 421 or the end of the stream, is always read first, at no
+    /// cost.)
+    pub check_after: Duration,
+}
+
+impl Default for PoolConfig {
+    /// 4 sessions, closed after 60 s idle, checked with NOOP after 10 s
+    /// idle (servers commonly drop idle clients after 30 s to 5 min).
+    fn default() -> Self {
+        PoolConfig {
+            max_sessions: 4,
+            idle_timeout: Duration::from_secs(60),
+            check_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a pool has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Sessions opened.
+    pub connected: u64,
+    /// Messages sent on a session that had sent one before.
+    pub reused: u64,
+    /// Idle sessions found closed by the server (or failing NOOP) and
+    /// replaced before a message went on them.
+    pub replaced: u64,
+    /// Messages sent again on a fresh session after their first session
+    /// died before accepting their MAIL.
+    pub retried: u64,
+    /// Sessions closed for having been idle too long.
+    pub idle_closed: u64,
+    /// Sessions idle in the pool now.
+    pub idle: usize,
+}
+
+/// True when a message that was not sent may be sent again on another
+/// session without risk of delivering it twice: its session ended (a
+/// [`NotSent`](TransactionError::NotSent) outcome) while its MAIL FROM
+/// was unanswered or refused with 421, so no recipient and no data was
+/// ever accepted.
+///
+/// This reads the stage the session failed at, which is the message's own
+/// only when it was the session's only message (as in the pool, which
+/// sends one message per call).
+pub fn retryable(outcome: &Outcome) -> bool {
+    let Err(TransactionError::NotSent(e)) = &outcome.result else {
+        return false;
+    };
+    matches!(e.stage(), Stage::Ready | Stage::SetFrom)
+        && outcome.recipients.iter().all(|r| r.rcpt_reply.is_none())
+}
+
+/// The idle sessions of a pool, most recently used last, each with when it
+/// became idle. I/O-free: the pool does what its answers say.
+#[derive(Debug)]
+pub struct Shelf<S> {
+    idle: Vec<(S, Instant)>,
+}
+
+impl<S> Default for Shelf<S> {
+    fn default() -> Self {
+        Shelf { idle: Vec::new() }
+    }
+}
+
+impl<S> Shelf<S> {
+    /// Puts a session back, idle from `now`.
+    pub fn put(&mut self, session: S, now: Instant) {
+        self.idle.push((session, now));
+    }
+
+    /// How many sessions are idle.
+    pub fn len(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// True when no session is idle.
+    pub fn is_empty(&self) -> bool {
+        self.idle.is_empty()
+    }
+
+    /// Removes the session idle the longest, if it has been idle for
+    /// `timeout` or longer at `now`, to be closed.
+    pub fn pop_expired(&mut self, now: Instant, timeout: Duration) -> Option<S> {
+        let (at, (_, since)) = self
+            .idle
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, since))| *since)?;
+        match now.saturating_duration_since(*since) >= timeout {
+            true => Some(self.idle.remove(at).0),
+            false => None,
+        }
+    }
+
+    /// Takes the most recently used session (so that the others age out),
+    /// and whether it has been idle for `check_after` or longer and must be
+    /// checked with NOOP first.
+    pub fn take(&mut self, now: Instant, check_after: Duration) -> Option<(S, bool)> {
+        let (session, since) = self.idle.pop()?;
+        Some((session, now.saturating_duration_since(since) >= check_after))
+    }
+
+    /// Removes every session.
+    pub fn drain(&mut self) -> Vec<S> {
+        self.idle.drain(..).map(|(s, _)| s).collect()
+    }
+
+    /// When the next session will have been idle for `timeout`.
+    pub fn next_expiry(&self, timeout: Duration) -> Option<Instant> {
+        self.idle.iter().map(|(_, since)| *since + timeout).min()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    connected: AtomicU64,
+    reused: AtomicU64,
+    replaced: AtomicU64,
+    retried: AtomicU64,
+    idle_closed: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+struct Inner<R: PoolRuntime> {
+    host: String,
+    port: u16,
+    options: Options,
+    config: PoolConfig,
+    permits: async_lock::Semaphore,
+    shelf: Mutex<Shelf<AsyncSession<R::Connection>>>,
+    counters: Counters,
+    closed: AtomicBool,
+}
+
+impl<R: PoolRuntime> Inner<R> {
+    fn shelf(&self) -> MutexGuard<'_, Shelf<AsyncSession<R::Connection>>> {
+        self.shelf.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A bounded pool of sessions to one server, shared by cloning (clones
+/// share the sessions). Each [`send`](AsyncPool::send) takes an idle
+/// session (or opens one, up to [`PoolConfig::max_sessions`], else waits
+/// for one), sends one message on it, and puts it back.
+///
+/// - A session the server closed while it was idle (a 421, a 221, the end
+///   of the stream) is found before a message goes on it, and replaced;
+///   one idle for [`PoolConfig::check_after`] is checked with NOOP
+///   first.
+/// - A message is never reported sent on a dead session: if its session
+///   dies before the server accepted its MAIL FROM (see [`retryable`]), it
+///   is sent once more on a fresh session; otherwise the failure is
+///   reported.
+/// - Idle sessions are closed with QUIT after
+///   [`PoolConfig::idle_timeout`]: run [`AsyncPool::reaper`] on the
+///   runtime for that to happen on time.
+/// - A send whose future is dropped midway drops its session (whose state
+///   is then unknown) and frees its place.
+pub struct AsyncPool<R: PoolRuntime> {
+    inner: Arc<Inner<R>>,
+}
+
+impl<R: PoolRuntime> Clone for AsyncPool<R> {
+    fn clone(&self) -> Self {
+        AsyncPool {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<R: PoolRuntime> std::fmt::Debug for AsyncPool<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncPool")
+            .field("host", &self.inner.host)
+            .field("port", &self.inner.port)
+            .field("config", &self.inner.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: PoolRuntime> AsyncPool<R> {
+    /// A pool of sessions to `host:port`, each opened with `options`.
+    /// Opens nothing yet.
+    pub fn new(host: &str, port: u16, options: Options, config: PoolConfig) -> Self {
+        let config = PoolConfig {
+            max_sessions: config.max_sessions.max(1),
+            ..config
+        };
+        AsyncPool {
+            inner: Arc::new(Inner {
+                host: host.to_owned(),
+                port,
+                options,
+                config,
+                permits: async_lock::Semaphore::new(config.max_sessions),
+                shelf: Mutex::new(Shelf::default()),
+                counters: Counters::default(),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The pool's configuration.
+    pub fn config(&self) -> PoolConfig {
+        self.inner.config
+    }
+
+    /// What the pool has done so far, and how many sessions are idle.
+    pub fn stats(&self) -> PoolStats {
+        let c = &self.inner.counters;
+        PoolStats {
+            connected: c.connected.load(Ordering::Relaxed),
+            reused: c.reused.load(Ordering::Relaxed),
+            replaced: c.replaced.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            idle_closed: c.idle_closed.load(Ordering::Relaxed),
+            idle: self.inner.shelf().len(),
+        }
+    }
+
+    /// Sends one message on a session of the pool. `Ok` when the server
+    /// decided (see [`Outcome::is_delivered`]); `Err` when it was not sent
+    /// (after the one retry it may get), or no session could be opened.
+    pub async fn send(&self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(smtp_proto::UsageError::SessionClosed.into());
+        }
+        let _permit = self.inner.permits.acquire().await;
+        self.close_expired().await;
+        let mut session = self.checkout().await?;
+        let (outcome, failure) = send_on(&mut session, envelope, body).await;
+        let (outcome, failure) = match outcome {
+            Some(o) if retryable(&o) => {
+                drop(session);
+                bump(&self.inner.counters.retried);
+                session = self.connect().await?;
+                send_on(&mut session, envelope, body).await
+            }
+            other => (other, failure),
+        };
+        self.checkin(session);
+        match outcome {
+            Some(o) if !matches!(o.result, Err(TransactionError::NotSent(_))) => Ok(o),
+            Some(Outcome {
+                result: Err(TransactionError::NotSent(e)),
+                ..
+            }) => Err(failure.unwrap_or(e.into())),
+            _ => Err(failure.unwrap_or(smtp_proto::UsageError::SessionClosed.into())),
+        }
+    }
+
+    /// Closes (with QUIT) the idle sessions that have been idle for
+    /// [`PoolConfig::idle_timeout`]; returns how many. Waits for a place
+    /// in the pool first, so that a session being closed still counts
+    /// towards [`PoolConfig::max_sessions`].
+    pub async fn close_idle(&self) -> usize {
+        let _permit = self.inner.permits.acquire().await;
+        self.close_expired().await
+    }
+
+    /// [`AsyncPool::close_idle`] for a caller that holds a place and no
+    /// session: closes them one at a time in that place.
+    async fn close_expired(&self) -> usize {
+        let timeout = self.inner.config.idle_timeout;
+        let mut closed = 0;
+        // Each turn takes one session off the shelf: bounded by how many there are.
+        loop {
+            let expired = self.inner.shelf().pop_expired(Instant::now(), timeout);
+            let Some(session) = expired else {
+                return closed;
+            };
+            bump(&self.inner.counters.idle_closed);
+            // It is closed either way; a failing QUIT changes nothing.
+            let _ = session.quit().await;
+            closed += 1;
+        }
+    }
+
+    /// Closes every idle session with QUIT, and each busy one when its
+    /// send ends; later sends fail.
+    pub async fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        let idle = self.inner.shelf().drain();
+        for session in idle {
+            let _ = session.quit().await;
+        }
+    }
+
+    /// A future that closes idle sessions on time (see
+    /// [`PoolConfig::idle_timeout`]) until the pool is closed or every
+    /// clone of it is dropped. Spawn it on the runtime (`tokio::spawn`,
+    /// `smol::spawn(..).detach()`, `async_std::task::spawn`): it is `Send`
+    /// when the adapter's connection is.
+    pub fn reaper(&self) -> impl Future<Output = ()> + 'static {
+        let weak: Weak<Inner<R>> = Arc::downgrade(&self.inner);
+        let timeout = self.inner.config.idle_timeout;
+        async move {
+            loop {
+                let wait = {
+                    let Some(inner) = weak.upgrade() else { return };
+                    if inner.closed.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let next = inner.shelf().next_expiry(timeout);
+                    next.map_or(timeout, |at| at.saturating_duration_since(Instant::now()))
+                };
+                R::sleep(wait.max(Duration::from_millis(1))).await;
+                let Some(inner) = weak.upgrade() else { return };
+                AsyncPool { inner }.close_idle().await;
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<AsyncSession<R::Connection>, Error> {
+        let i = &self.inner;
+        let session = R::connect(&i.host, i.port, &i.options).await?;
+        bump(&i.counters.connected);
+        Ok(session)
+    }
+
+    /// An idle session that is still alive, else a new one.
+    async fn checkout(&self) -> Result<AsyncSession<R::Connection>, Error> {
+        let check_after = self.inner.config.check_after;
+        // Each turn takes one idle session away: bounded by how many there are.
+        loop {
+            let taken = self.inner.shelf().take(Instant::now(), check_after);
+            let Some((mut session, check)) = taken else {
+                return self.connect().await;
+            };
+            let alive = session.read_idle().await && (!check || session.noop().await.is_ok());
+            if alive {
+                bump(&self.inner.counters.reused);
+                return Ok(session);
+            }
+            bump(&self.inner.counters.replaced);
+        }
+    }
+
+    /// Puts a session back if it can take another message.
+    fn checkin(&self, mut session: AsyncSession<R::Connection>) {
+        // Events no one drained would pile up for the session's lifetime.
+        session.events().for_each(drop);
+        if session.driver.is_usable() && !self.inner.closed.load(Ordering::Acquire) {
+            self.inner.shelf().put(session, Instant::now());
+        }
+    }
+}
+
+/// Sends one message; its outcome (if the session could take it) and the
+/// error that broke the session (if one did).
+async fn send_on<C: AsyncConnection>(
+    session: &mut AsyncSession<C>,
+    envelope: &Envelope,
+    body: &[u8],
+) -> (Option<Outcome>, Option<Error>) {
+    match session.send_many([(envelope, body)], |_| {}).await {
+        Ok(mut outcomes) => (outcomes.pop(), session.driver.take_failure()),
+        Err(e) => (None, Some(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::{Address, Client, Config, Instant as CoreInstant, Output};
+
+    #[test]
+    fn the_shelf_hands_out_the_freshest_and_expires_the_oldest() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut shelf = Shelf::default();
+        shelf.put("a", t0);
+        shelf.put("b", t0 + s);
+        assert_eq!(shelf.next_expiry(3 * s), Some(t0 + 3 * s));
+        assert_eq!(shelf.pop_expired(t0 + 3 * s, 3 * s), Some("a"));
+        assert_eq!(shelf.pop_expired(t0 + 3 * s, 3 * s), None);
+        assert_eq!(shelf.len(), 1);
+        // Idle 2 s: checked when the threshold is 1 s, not when it is 5 s.
+        assert_eq!(shelf.take(t0 + 3 * s, s), Some(("b", true)));
+        shelf.put("b", t0 + s);
+        assert_eq!(shelf.take(t0 + 3 * s, 5 * s), Some(("b", false)));
+        assert_eq!(shelf.take(t0, s), None);
+        assert!(shelf.is_empty());
+    }
+
+    /// The outcome of one message on a session that ends after `replies`.
+    fn outcome_after(replies: &[&[u8]]) -> Outcome {
+        let now = CoreInstant::from_elapsed(Duration::ZERO);
+        let mut client = Client::new(Config::default(), now);
+        let a = Address::new("a@example.org").unwrap();
+        client.send(Envelope::new(a.clone(), [a]), now).unwrap();
+        let mut replies = replies.iter();
+        for _ in 0..20 {
+            match client.poll_output() {
+                Output::Transmit(_) => {}
+                Output::NeedBody(_) => client.send_body(b"x\r\n", true, now).unwrap(),
+                Output::Wait(_) => match replies.next() {
+                    Some(r) => client.handle_input(r, now),
+                    None => client.handle_eof(now),
+                },
+                _ => break,
+            }
+        }
+        loop {
+            match client.poll_event() {
+                Some(smtp_proto::Event::Outcome(o)) => return o,
+                Some(_) => {}
+                None => panic!("no outcome"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_message_whose_mail_was_never_accepted_is_retried() {
+        let open: [&[u8]; 2] = [b"220 hi\r\n", b"250-x\r\n250 PIPELINING\r\n"];
+        let with = |more: &[&'static [u8]]| {
+            let mut all = open.to_vec();
+            all.extend_from_slice(more);
+            outcome_after(&all)
+        };
+        // Closed before any reply to MAIL, or with 421 to it: retried.
+        assert!(retryable(&with(&[])));
+        assert!(retryable(&with(&[b"421 4.4.2 idle\r\n"])));
+        // MAIL accepted, then closed: not retried (a recipient may have been).
+        assert!(!retryable(&with(&[b"250 ok\r\n"])));
+        // Data sent, closed before its reply: never retried.
+        assert!(!retryable(&with(&[b"250 ok\r\n250 ok\r\n354 go\r\n"])));
+        // Refused, or delivered: decided, not retried.
+        assert!(!retryable(&with(&[b"550 no\r\n", b"250 reset\r\n"])));
+        let delivered = with(&[b"250 ok\r\n250 ok\r\n354 go\r\n", b"250 queued\r\n"]);
+        assert!(delivered.is_delivered() && !retryable(&delivered));
+    }
+}
