@@ -40,7 +40,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// when `--timeout` is not given.
 const CAPTURE_PATIENCE: Duration = Duration::from_secs(60);
 /// How many copies `--count` queues at once: the core pipelines them; the
-/// batches bound memory and pace the progress bar.
+/// batches bound memory.
 const BATCH: u64 = 64;
 
 fn main() -> ExitCode {
@@ -343,15 +343,21 @@ fn send_copies(
     while done < count && !broken {
         let n = BATCH.min(count - done);
         let batch = usize::try_from(n).unwrap_or(1);
+        // The bar moves with each message's outcome, as soon as it is known.
+        let mut finished = done;
+        let each = |_: &Outcome| {
+            finished += 1;
+            progress.update(finished);
+        };
         let sent = match &prepared.body {
             Body::Memory(bytes) => {
-                session.send_many(std::iter::repeat_n((envelope, &bytes[..]), batch))
+                session.send_many_with(std::iter::repeat_n((envelope, &bytes[..]), batch), each)
             }
             Body::File(path) => {
                 let files = (0..batch)
                     .map(|_| open(path))
                     .collect::<Result<Vec<File>, _>>()?;
-                session.send_many(files.into_iter().map(|f| (envelope, f)))
+                session.send_many_with(files.into_iter().map(|f| (envelope, f)), each)
             }
         };
         printer.transcript(session.events());
