@@ -1,7 +1,7 @@
 //! Runs every example: the in-memory one as it is, the network ones
 //! against the test server on 127.0.0.1.
 
-use smtp_test_support::server::{Server, Spec};
+use smtp_test_support::server::{MultiServer, Server, Spec};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,4 +80,22 @@ fn smol() {
 #[test]
 fn by_hand() {
     assert_eq!(against_server(env!("CARGO_BIN_EXE_by_hand")), 1);
+}
+
+#[test]
+fn tokio_pool() {
+    let server = MultiServer::start(20, |_| Spec {
+        pipelining: true,
+        ..Spec::default()
+    });
+    let args = ["127.0.0.1".into(), server.port().to_string()];
+    let output = run(env!("CARGO_BIN_EXE_tokio_pool"), &args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("accepted: 20 of 20"), "{stdout}");
+    let counts = server.counts();
+    let records = server.finish();
+    assert!(counts.accepted <= 4, "{counts:?}");
+    let received: usize = records.iter().map(|r| r.messages.len()).sum();
+    assert_eq!(received, 20);
 }

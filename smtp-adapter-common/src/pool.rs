@@ -305,6 +305,11 @@ impl<R: PoolRuntime> AsyncPool<R> {
     /// in the pool first, so that a session being closed still counts
     /// towards [`PoolConfig::max_sessions`].
     pub async fn close_idle(&self) -> usize {
+        let timeout = self.inner.config.idle_timeout;
+        let next = self.inner.shelf().next_expiry(timeout);
+        if next.is_none_or(|at| at > Instant::now()) {
+            return 0;
+        }
         let _permit = self.inner.permits.acquire().await;
         self.close_expired().await
     }
