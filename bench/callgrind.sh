@@ -50,6 +50,15 @@ for p in ours stalwart lettre; do
 done
 echo "| stalwart EhloResponse::parse | $(per 1000 "$BIN/parse_loop" stalwart-ehlo ehlo @N@) | | |"
 echo
+echo "### Body encoder (DATA mode), 1 KiB message: instructions per message"
+echo
+echo "| encoder | instructions |"
+echo "| --- | ---: |"
+echo "| ours (BodyEncoder today) | $(per 1000 "$BIN/parse_loop" encode-ours 1k @N@) |"
+echo "| proposal: runs, SWAR search (src/proposal.rs) | $(per 1000 "$BIN/parse_loop" encode-swar 1k @N@) |"
+echo "| proposal: runs, memchr2 search per line | $(per 1000 "$BIN/parse_loop" encode-memchr2 1k @N@) |"
+echo "| proposal: runs, one memchr2_iter per chunk | $(per 1000 "$BIN/parse_loop" encode-iter 1k @N@) |"
+echo
 
 # W1 per message against smtp-sink.
 printf 'From: a@example.org\r\nTo: b@example.net\r\nSubject: bench\r\n\r\n' >"$TMP/m.eml"

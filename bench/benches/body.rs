@@ -77,3 +77,45 @@ fn memcpy(bencher: Bencher) {
             black_box(out.len())
         });
 }
+
+/// The proposal of bench/src/proposal.rs: runs copied whole, the SWAR search.
+#[divan::bench]
+fn proposed_runs_swar(bencher: Bencher) {
+    proposed(bencher, smtp_bench::proposal::find_swar);
+}
+
+/// The proposal with memchr2 (SSE2/AVX2) as the search.
+#[divan::bench]
+fn proposed_runs_memchr2(bencher: Bencher) {
+    proposed(bencher, smtp_bench::proposal::find_memchr2);
+}
+
+fn proposed(bencher: Bencher, find: smtp_bench::proposal::Find) {
+    let input = text();
+    let mut out = Vec::with_capacity(input.len() * 2);
+    bencher
+        .counter(BytesCount::new(input.len()))
+        .bench_local(|| {
+            out.clear();
+            let mut e = smtp_bench::proposal::RunEncoder::new(true);
+            e.encode(black_box(&input), &mut out, find).unwrap();
+            e.finish(&mut out);
+            black_box(out.len())
+        });
+}
+
+/// The proposal with one memchr2_iter over the chunk.
+#[divan::bench]
+fn proposed_runs_memchr2_iter(bencher: Bencher) {
+    let input = text();
+    let mut out = Vec::with_capacity(input.len() * 2);
+    bencher
+        .counter(BytesCount::new(input.len()))
+        .bench_local(|| {
+            out.clear();
+            let mut e = smtp_bench::proposal::RunEncoder::new(true);
+            e.encode_iter(black_box(&input), &mut out).unwrap();
+            e.finish(&mut out);
+            black_box(out.len())
+        });
+}

@@ -210,3 +210,4 @@ pub fn runtime(sessions: usize) -> tokio::runtime::Runtime {
 pub fn share(count: usize, sessions: usize, i: usize) -> usize {
     count / sessions + usize::from(i < count % sessions)
 }
+pub mod proposal;

@@ -2,7 +2,10 @@
 //! instruction counts under callgrind (bench/callgrind.sh runs it with two
 //! values of `n` and divides the difference, so start-up cancels out).
 //!
-//! `parse_loop ours|stalwart|stalwart-ehlo|lettre ehlo|ok|go N`
+//! `parse_loop ours|stalwart|stalwart-ehlo|lettre ehlo|ok|go N`, or
+//! `parse_loop encode-ours|encode-swar|encode-memchr2 1k N`: the body
+//! encoder (DATA mode) on a 1 KiB message, today's and the proposal's
+//! (src/proposal.rs).
 use our_smtp_proto::{ReplyLimits, ReplyParser};
 use std::hint::black_box;
 use std::str::FromStr;
@@ -13,10 +16,12 @@ const GO: &[u8] = b"354 End data with <CR><LF>.<CR><LF>\r\n";
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
+    let message = message_1k();
     let input = match a[2].as_str() {
         "ehlo" => EHLO,
         "ok" => OK,
         "go" => GO,
+        "1k" => &message[..],
         other => panic!("unknown case {other}"),
     };
     let n: usize = a[3].parse().unwrap();
@@ -47,6 +52,60 @@ fn main() {
                 black_box(lettre::transport::smtp::response::Response::from_str(black_box(s)).unwrap());
             }
         }
+        "encode-ours" => {
+            let mut out = Vec::with_capacity(4096);
+            for _ in 0..n {
+                out.clear();
+                let mut e = our_smtp_proto::BodyEncoder::new(our_smtp_proto::BodyMode::Data);
+                e.encode(black_box(input), &mut out).unwrap();
+                e.finish(&mut out);
+                black_box(&out);
+            }
+        }
+        "encode-iter" => {
+            let mut out = Vec::with_capacity(4096);
+            for _ in 0..n {
+                out.clear();
+                let mut e = smtp_bench::proposal::RunEncoder::new(true);
+                e.encode_iter(black_box(input), &mut out).unwrap();
+                e.finish(&mut out);
+                black_box(&out);
+            }
+        }
+        "encode-swar" | "encode-memchr2" => {
+            let find: smtp_bench::proposal::Find = if a[1] == "encode-swar" {
+                smtp_bench::proposal::find_swar
+            } else {
+                smtp_bench::proposal::find_memchr2
+            };
+            let mut out = Vec::with_capacity(4096);
+            for _ in 0..n {
+                out.clear();
+                let mut e = smtp_bench::proposal::RunEncoder::new(true);
+                e.encode(black_box(input), &mut out, find).unwrap();
+                e.finish(&mut out);
+                black_box(&out);
+            }
+        }
         other => panic!("unknown parser {other}"),
     }
+}
+
+/// A 1 KiB message: headers, then 76-character CRLF lines, one in ten
+/// starting with a dot (as bench/run.py writes them).
+fn message_1k() -> Vec<u8> {
+    let mut m = b"From: Bench <bench@example.org>\r\nTo: r0@example.net\r\nSubject: benchmark message\r\n\r\n".to_vec();
+    let text = b"The quick brown fox jumps over the lazy dog; pack my box with five dozen ";
+    let twice = [&text[..], &text[..]].concat();
+    let mut i = 0;
+    while m.len() + 78 <= 1024 {
+        let mut line = twice[i % 40..i % 40 + 76].to_vec();
+        if i % 10 == 3 {
+            line[0] = b'.';
+        }
+        m.extend_from_slice(&line);
+        m.extend_from_slice(b"\r\n");
+        i += 1;
+    }
+    m
 }
