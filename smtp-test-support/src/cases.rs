@@ -743,6 +743,32 @@ pub fn transport_error_reports_not_sent<H: Harness>(h: &H) {
     assert!(!stream.writes().iter().any(|w| w.starts_with(b"QUIT")));
 }
 
+/// A write times out with two messages queued: both are reported not
+/// sent because the transport failed, and `close` returns the timeout,
+/// naming the stage.
+pub fn write_timeout_reports_not_sent<H: Harness>(h: &H) {
+    let stream = ScriptedStream::new([
+        &b"220 mem.example ESMTP\r\n"[..],
+        b"250-mem.example\r\n250 PIPELINING\r\n",
+    ])
+    .fail_writes_after(1, std::io::ErrorKind::TimedOut);
+    let messages = [(bob(), b"one\r\n".to_vec()), (bob(), b"two\r\n".to_vec())];
+    let run = h
+        .scripted(stream.clone(), &options(PATIENT), &messages)
+        .expect("scripted session");
+    let outcomes = run.outcomes.expect("send_many reports outcomes");
+    let kinds: Vec<_> = outcomes.iter().map(not_sent_kind).collect();
+    let failed = Some(&ErrorKind::TransportFailed);
+    assert_eq!(kinds, [failed, failed], "{outcomes:?}");
+    assert_eq!(run.progress.len(), 2);
+    let err = run.closed.expect_err("the session is broken");
+    assert!(
+        err.is_timeout() && err.stage() == Some(Stage::SetFrom),
+        "{err:?}"
+    );
+    assert_eq!(stream.writes(), [b"EHLO localhost\r\n"]);
+}
+
 /// `close` keeps the session, so the events of QUIT (its transcript
 /// lines) can still be drained; later sends fail.
 pub fn close_keeps_the_last_events<H: Harness>(h: &H) {
@@ -887,6 +913,7 @@ macro_rules! conformance_suite {
             closed_mid_reply, closed_mid_data_end_reply, connect_refused, tcp_nodelay,
             one_call_send, one_write_per_command_group, one_write_per_command,
             cancelled_send_is_never_reported_sent, transport_error_reports_not_sent,
+            write_timeout_reports_not_sent,
             close_keeps_the_last_events, event_sink_sees_a_failed_open, progress_per_message,
             noop_and_rset
         );

@@ -16,6 +16,8 @@ struct Inner {
     /// Returned by a read with nothing readable, instead of the end of
     /// the stream.
     fail: Option<io::ErrorKind>,
+    /// Returned by every write once this many have been made.
+    fail_writes: Option<(usize, io::ErrorKind)>,
 }
 
 /// The client's end of an in-memory connection. The first scripted reply
@@ -42,6 +44,7 @@ impl ScriptedStream {
                 readable,
                 writes: Vec::new(),
                 fail: None,
+                fail_writes: None,
             })),
         }
     }
@@ -55,6 +58,13 @@ impl ScriptedStream {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes every write after the first `n` fail with `kind` (a write
+    /// timeout, say), recording nothing.
+    pub fn fail_writes_after(self, n: usize, kind: io::ErrorKind) -> Self {
+        self.lock().fail_writes = Some((n, kind));
+        self
     }
 
     /// Every write call so far, each as the bytes it carried.
@@ -74,13 +84,18 @@ impl ScriptedStream {
         Ok(n)
     }
 
-    fn push(&self, buf: &[u8]) -> usize {
+    fn push(&self, buf: &[u8]) -> io::Result<usize> {
         let mut inner = self.lock();
+        if let Some((n, kind)) = inner.fail_writes {
+            if inner.writes.len() >= n {
+                return Err(kind.into());
+            }
+        }
         inner.writes.push(buf.to_vec());
         if let Some(reply) = inner.replies.pop_front() {
             inner.readable.extend(reply);
         }
-        buf.len()
+        Ok(buf.len())
     }
 }
 
@@ -92,7 +107,7 @@ impl Read for ScriptedStream {
 
 impl Write for ScriptedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(self.push(buf))
+        self.push(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -117,7 +132,7 @@ impl tokio::io::AsyncWrite for ScriptedStream {
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(self.push(buf)))
+        Poll::Ready(self.push(buf))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -143,7 +158,7 @@ impl futures_io::AsyncWrite for ScriptedStream {
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(self.push(buf)))
+        Poll::Ready(self.push(buf))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
