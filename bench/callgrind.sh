@@ -10,7 +10,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
 [ -x /usr/sbin/smtp-sink ] || { echo "smtp-sink is missing: run ci/install-peers.sh" >&2; exit 1; }
-cargo build --release -j 2 --locked --bins -q
+cargo build --release -j 2 --bins -q
 BIN="${BENCH_BIN:-$HERE/target/release}"
 TMP="$(mktemp -d)"
 SINK_PID=""

@@ -17,11 +17,11 @@ cd "$HERE"
 what="${1:-throughput}"
 case "$what" in
 throughput)
-    cargo build --release -j 2 --locked --bins -q
+    cargo build --release -j 2 --bins -q
     BENCH_BIN="$HERE/target/release" exec /usr/bin/python3 "$HERE/run.py"
     ;;
 micro)
-    exec cargo bench -j 2 --locked --bench parser --bench body
+    exec cargo bench -j 2 --bench parser --bench body
     ;;
 callgrind)
     exec bash "$HERE/callgrind.sh"
