@@ -7,6 +7,7 @@ use alloc::string::String;
 use core::fmt;
 
 /// Why a value given by the caller cannot be used in a command.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvalidInput {
     /// The value is empty.

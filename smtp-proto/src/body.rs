@@ -25,6 +25,7 @@ pub enum BodyMode {
 }
 
 /// Why the body cannot be sent.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyError {
     /// A line is longer than [`MAX_LINE_LEN`] octets; `line` counts from 1.

@@ -122,6 +122,8 @@ pub(crate) struct Tx {
     /// The server has answered the end of data: its transaction state is
     /// reset, no RSET is needed.
     pub(crate) ended: bool,
+    /// The end of data (or BDAT LAST) went out.
+    pub(crate) end_sent: bool,
 }
 
 impl Tx {
@@ -139,6 +141,7 @@ impl Tx {
             id: self.id,
             recipients,
             result,
+            end_of_data_sent: self.end_sent,
         }
     }
 }
@@ -301,7 +304,7 @@ impl Client {
         if only_quit && self.txs.is_empty() && !self.parser.is_mid_reply() {
             // Servers may close without waiting for us to read their 221.
             self.pending.clear();
-            self.phase = Phase::Closed;
+            self.close_cleanly();
         } else {
             self.fail(ErrorKind::ConnectionClosed);
         }
@@ -313,6 +316,15 @@ impl Client {
     pub fn handle_transport_error(&mut self, now: Instant) {
         self.reclaim(now);
         self.fail(ErrorKind::TransportFailed);
+    }
+
+    /// Reading the message body failed on the caller's side (a file or
+    /// pipe error): the body cannot be completed, so the session ends
+    /// without the terminator and the message is reported not sent.
+    pub fn handle_body_error(&mut self, now: Instant) {
+        self.reclaim(now);
+        let stage = self.stage();
+        self.fail_at(stage, ErrorKind::BodySourceFailed);
     }
 
     /// The TLS handshake asked for by [`Output::StartTls`] (or the implicit
@@ -382,6 +394,7 @@ impl Client {
             accepted: 0,
             bdat: false,
             ended: false,
+            end_sent: false,
         });
         self.pump();
         Ok(id)
@@ -566,6 +579,12 @@ impl Client {
             // A reply belongs to the stage of the command it answers.
             self.transcript(self.stage(), Direction::Server, text);
         }
+    }
+
+    /// Ends the session after QUIT.
+    pub(crate) fn close_cleanly(&mut self) {
+        self.phase = Phase::Closed;
+        self.events.push_back(Event::Closed(Ok(())));
     }
 
     /// Starts taking the body of `id`.

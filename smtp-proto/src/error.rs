@@ -16,6 +16,7 @@ pub struct Error {
 }
 
 /// What went wrong.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The server refused something the session cannot go on without (the
@@ -31,6 +32,10 @@ pub enum ErrorKind {
     /// write timeout), as reported with
     /// [`Client::handle_transport_error`](crate::Client::handle_transport_error).
     TransportFailed,
+    /// The caller could not read the message body (a file or pipe error),
+    /// as reported with
+    /// [`Client::handle_body_error`](crate::Client::handle_body_error).
+    BodySourceFailed,
     /// The TLS handshake failed (certificate, protocol, or timeout), as
     /// reported with [`Client::handle_tls_failed`](crate::Client::handle_tls_failed).
     TlsFailed,
@@ -51,6 +56,7 @@ pub enum ErrorKind {
 }
 
 /// How the server broke the protocol.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtocolError {
     /// A reply could not be parsed, or broke a limit.
@@ -116,6 +122,7 @@ impl fmt::Display for Error {
             ErrorKind::ConnectionClosed => f.write_str("the server closed the connection"),
             ErrorKind::TransportFailed => f.write_str("the connection failed"),
             ErrorKind::TlsFailed => f.write_str("the TLS handshake failed"),
+            ErrorKind::BodySourceFailed => f.write_str("the message body could not be read"),
             ErrorKind::TlsUnavailable => {
                 f.write_str("TLS is required but the server does not offer STARTTLS")
             }
@@ -145,6 +152,7 @@ impl fmt::Display for ProtocolError {
 }
 
 /// Why one message was not sent (the session may go on with the next one).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransactionError {
     /// MAIL FROM was refused.
@@ -214,6 +222,7 @@ impl fmt::Display for TransactionError {
 }
 
 /// The caller used the API out of turn; nothing was changed.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsageError {
     /// Body bytes were given while the client is not asking for them.

@@ -61,6 +61,7 @@ impl fmt::Debug for Output<'_> {
 
 /// Something that happened, drained with
 /// [`Client::poll_event`](crate::Client::poll_event).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The server's greeting.
@@ -72,6 +73,9 @@ pub enum Event {
     Authenticated,
     /// A message is finished, delivered or not.
     Outcome(Outcome),
+    /// The session is over: `Ok` after a clean QUIT, else why it ended (the
+    /// same result [`Output::Closed`] gives). Always the last event.
+    Closed(Result<(), Error>),
     /// A line of the dialogue (only with `Config::transcript`).
     Transcript(TranscriptLine),
 }
@@ -86,6 +90,10 @@ pub struct Outcome {
     /// The server's reply to the end of data (its text usually holds the
     /// queue id), or why the message was not accepted.
     pub result: Result<Reply, TransactionError>,
+    /// The end of data (or the last BDAT chunk) was sent. With a `NotSent`
+    /// result this means the server may have accepted the message before
+    /// its reply was lost: see [`Outcome::fate_unknown`].
+    pub end_of_data_sent: bool,
 }
 
 impl Outcome {
@@ -93,6 +101,14 @@ impl Outcome {
     /// one recipient.
     pub fn is_delivered(&self) -> bool {
         self.result.is_ok() && self.recipients.iter().any(RecipientResult::accepted)
+    }
+
+    /// True when the session ended after the end of data was sent and
+    /// before its reply came: the server may have accepted the message, so
+    /// sending it again risks a duplicate. For every other failure the
+    /// message was certainly not accepted, and sending it again is safe.
+    pub fn fate_unknown(&self) -> bool {
+        self.end_of_data_sent && matches!(self.result, Err(TransactionError::NotSent(_)))
     }
 
     /// The recipients the message did not reach.

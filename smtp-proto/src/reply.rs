@@ -295,6 +295,7 @@ impl Default for ReplyLimits {
 }
 
 /// Why bytes from the server are not a valid reply. The peer misbehaved.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyError {
     /// A line does not start with a three-digit code from 100 to 559.

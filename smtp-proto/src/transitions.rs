@@ -163,7 +163,7 @@ impl Client {
             Cmd::Rset | Cmd::Noop => return self.fail_at(cmd.stage(), ErrorKind::Rejected(reply)),
             Cmd::Quit => {
                 self.pending.clear();
-                self.phase = Phase::Closed;
+                self.close_cleanly();
                 return;
             }
         }
@@ -319,6 +319,7 @@ impl Client {
         }
         if let Some(tx) = self.tx_mut(id) {
             tx.state = TxState::Ending;
+            tx.end_sent |= !body.discard;
         }
         self.settle(id);
         self.pump();
@@ -617,6 +618,7 @@ impl Client {
             self.events
                 .push_back(Event::Outcome(tx.into_outcome(result)));
         }
+        self.events.push_back(Event::Closed(Err(error.clone())));
         self.error = Some(error);
     }
 }

@@ -279,6 +279,11 @@ pub fn smtp_error(e: &smtp_proto::Error) -> (u8, String) {
             "the server offers no usable AUTH mechanism (see --auth)".to_owned(),
         ),
         ErrorKind::Body(b) => (exit::DATAERR, format!("the message cannot be sent: {b}")),
+        ErrorKind::BodySourceFailed => (
+            exit::NOINPUT,
+            "the message body could not be read".to_owned(),
+        ),
+        other => (exit::SOFTWARE, format!("{other:?}")),
     };
     let transient = transient || code == exit::TEMPFAIL;
     (
@@ -489,6 +494,7 @@ mod tests {
             id: TransactionId(1),
             recipients,
             result,
+            end_of_data_sent: false,
         };
         let accepted = Ok(reply(250, "queued"));
         assert_eq!(

@@ -14,7 +14,8 @@
 //!   path), `to=A,B,C`, `size=N`, `body-type=8bit|binary`, `require-tls`,
 //!   `ret=full|hdrs`, `envid=ID`, `notify=success,failure,delay|never`,
 //!   `orcpt=ADDR`, `require-dsn`, `chunks=N,N,...` (the body is given in
-//!   chunks of these sizes whatever the mode).
+//!   chunks of these sizes whatever the mode), `body-error` (the caller's
+//!   body reader fails instead).
 //! - `body: TEXT`: a line of the last message's body (CRLF added);
 //!   `body-raw: ESCAPED`: bytes as they are (`\r`, `\n`, `\t`, `\0`, `\\`,
 //!   `\xNN`).
@@ -33,6 +34,8 @@
 //! - `expect rcpt N: CODE|- ...` (RCPT replies per recipient) and
 //!   `expect delivery N: CODE|- ...` (LMTP).
 //! - `expect open`: the session has not ended.
+//! - `expect fate-unknown N: yes|no`: whether message N may have been
+//!   accepted although its outcome says not sent.
 //! - `expect transcript: LINE`: the transcript has this line (as displayed,
 //!   e.g. `[SetFrom] C: MAIL FROM:<a@b>`).
 
@@ -56,6 +59,8 @@ struct MessageSpec {
     envelope: Envelope,
     body: Vec<u8>,
     chunks: Option<Vec<usize>>,
+    /// The caller's body reader fails instead of giving the body.
+    body_error: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +92,7 @@ pub struct Scenario {
     expect_rcpt: BTreeMap<usize, Vec<String>>,
     expect_delivery: BTreeMap<usize, Vec<String>>,
     expect_transcript: Vec<String>,
+    expect_fate_unknown: BTreeMap<usize, bool>,
     secrets: Vec<String>,
 }
 
@@ -94,6 +100,8 @@ pub struct Scenario {
 #[derive(Debug, PartialEq)]
 pub struct RunResult {
     pub stages: Vec<String>,
+    pub fate_unknown: BTreeMap<usize, bool>,
+    pub closed_event: Option<String>,
     pub closed: Option<String>,
     pub outcomes: BTreeMap<usize, String>,
     pub rcpt: BTreeMap<usize, Vec<String>>,
@@ -169,6 +177,7 @@ impl Scenario {
             expect_rcpt: BTreeMap::new(),
             expect_delivery: BTreeMap::new(),
             expect_transcript: vec![],
+            expect_fate_unknown: BTreeMap::new(),
             secrets: vec![],
         };
         for (n, raw) in text.lines().enumerate() {
@@ -272,6 +281,7 @@ impl Scenario {
     fn parse_message(&mut self, rest: &str) {
         let mut env = Envelope::new(Address::null(), []);
         let mut chunks = None;
+        let mut body_error = false;
         let mut notify = None;
         let mut orcpt = None;
         for item in rest.split_whitespace() {
@@ -313,6 +323,7 @@ impl Scenario {
                 "orcpt" => orcpt = Some(XText::encode(v.as_bytes()).unwrap()),
                 "require-dsn" => env.require_dsn = true,
                 "chunks" => chunks = Some(v.split(',').map(|n| n.parse().unwrap()).collect()),
+                "body-error" => body_error = true,
                 _ => panic!("message {k}"),
             }
         }
@@ -324,6 +335,7 @@ impl Scenario {
             envelope: env,
             body: vec![],
             chunks,
+            body_error,
         });
     }
 
@@ -353,6 +365,9 @@ impl Scenario {
                     .insert(n(), value.split_whitespace().map(String::from).collect());
             }
             "transcript" => self.expect_transcript.push(value),
+            "fate-unknown" => {
+                self.expect_fate_unknown.insert(n(), value == "yes");
+            }
             "delivery" => {
                 self.expect_delivery
                     .insert(n(), value.split_whitespace().map(String::from).collect());
@@ -433,7 +448,10 @@ impl Scenario {
         let drive = |client: &mut Client, d: &mut Driver, now: Instant| {
             d.drain(client, now, &mut |id, bdat| {
                 let m = &self.messages[ids[&id]];
-                (m.body.clone(), body_split(m.body.len(), &m.chunks, bdat))
+                if m.body_error {
+                    return None;
+                }
+                Some((m.body.clone(), body_split(m.body.len(), &m.chunks, bdat)))
             })
         };
         drive(&mut client, &mut d, now);
@@ -530,6 +548,8 @@ impl Scenario {
     ) -> RunResult {
         let mut r = RunResult {
             stages: vec![],
+            fate_unknown: BTreeMap::new(),
+            closed_event: None,
             closed: None,
             outcomes: BTreeMap::new(),
             rcpt: BTreeMap::new(),
@@ -575,6 +595,18 @@ impl Scenario {
                             .collect(),
                     );
                     r.outcomes.insert(n, text);
+                    r.fate_unknown.insert(n, o.fate_unknown());
+                    assert!(
+                        r.closed_event.is_none(),
+                        "{ctx}: an outcome after the Closed event"
+                    );
+                }
+                Event::Closed(result) => {
+                    assert!(r.closed_event.is_none(), "{ctx}: two Closed events");
+                    r.closed_event = Some(match result {
+                        Ok(()) => "ok".to_string(),
+                        Err(e) => format!("error {} at {}", error_name(&e), e.stage()),
+                    });
                 }
                 _ => {}
             }
@@ -626,6 +658,15 @@ impl Scenario {
                 "{ctx}: LMTP replies of message {n}"
             );
         }
+        // The Closed event says what Output::Closed says, and comes last.
+        assert_eq!(r.closed_event, r.closed, "{ctx}: the Closed event");
+        for (n, want) in &self.expect_fate_unknown {
+            assert_eq!(
+                r.fate_unknown.get(n),
+                Some(want),
+                "{ctx}: fate of message {n}"
+            );
+        }
         for line in &self.expect_transcript {
             assert!(
                 r.transcript.contains(line),
@@ -669,6 +710,7 @@ pub fn tx_error_name(e: &TransactionError) -> String {
         TransactionError::ExtensionUnavailable(x) => format!("ExtensionUnavailable {x}"),
         TransactionError::NotEncrypted => "NotEncrypted".into(),
         TransactionError::NotSent(e) => format!("NotSent {}", error_name(e)),
+        other => format!("{other:?}"),
     }
 }
 
@@ -680,16 +722,19 @@ pub fn error_name(e: &Error) -> String {
             ProtocolError::UnexpectedBytes => "Protocol UnexpectedBytes".into(),
             ProtocolError::StartTlsInjection => "Protocol StartTlsInjection".into(),
             ProtocolError::UnexpectedReply(r) => format!("Protocol UnexpectedReply {}", r.code()),
+            other => format!("Protocol {other:?}"),
         },
         ErrorKind::Timeout => "Timeout".into(),
         ErrorKind::ConnectionClosed => "ConnectionClosed".into(),
         ErrorKind::TransportFailed => "TransportFailed".into(),
         ErrorKind::TlsFailed => "TlsFailed".into(),
+        ErrorKind::BodySourceFailed => "BodySourceFailed".into(),
         ErrorKind::TlsUnavailable => "TlsUnavailable".into(),
         ErrorKind::AuthRequiresTls => "AuthRequiresTls".into(),
         ErrorKind::AuthFailed(r) => format!("AuthFailed {}", r.code()),
         ErrorKind::AuthUnavailable => "AuthUnavailable".into(),
         ErrorKind::Body(b) => format!("Body {b:?}"),
+        other => format!("{other:?}"),
     }
 }
 
@@ -716,7 +761,7 @@ impl Driver {
         &mut self,
         client: &mut Client,
         now: Instant,
-        body: &mut dyn FnMut(TransactionId, bool) -> (Vec<u8>, Vec<usize>),
+        body: &mut dyn FnMut(TransactionId, bool) -> Option<(Vec<u8>, Vec<usize>)>,
     ) {
         for _ in 0..1_000_000 {
             let out = client.poll_output();
@@ -733,7 +778,10 @@ impl Driver {
                 }
                 Output::NeedBody(id) => {
                     // One chunk per request, as a streaming caller would.
-                    let (bytes, fresh) = body(id, client_uses_bdat(client));
+                    let Some((bytes, fresh)) = body(id, client_uses_bdat(client)) else {
+                        client.handle_body_error(now);
+                        continue;
+                    };
                     // The cut is chosen once per message.
                     let sizes = self.plans.entry(id).or_insert(fresh).clone();
                     assert_eq!(
