@@ -277,7 +277,9 @@ impl Driver {
     /// The connection failed on this side (a read or write error, a write
     /// timeout, a body that could not be read): the session is over, and
     /// every message not yet accepted is reported not sent with
-    /// [`TransportFailed`](smtp_proto::ErrorKind::TransportFailed).
+    /// [`TransportFailed`](smtp_proto::ErrorKind::TransportFailed) (or
+    /// [`BodySourceFailed`](smtp_proto::ErrorKind::BodySourceFailed) for a
+    /// body that could not be read).
     /// Returns the error to report: `error`, unless the core had already
     /// ended the session for a reason of its own (a reply, a deadline, the
     /// server closing), which is then returned instead, so that a failed
@@ -288,7 +290,11 @@ impl Driver {
             Some(_) => return self.client.error().cloned().map_or(error, Error::from),
             None => {}
         }
-        self.client.handle_transport_error(self.clock.now());
+        if matches!(error, Error::Body(_)) {
+            self.client.handle_body_error(self.clock.now());
+        } else {
+            self.client.handle_transport_error(self.clock.now());
+        }
         error
     }
 

@@ -7,7 +7,7 @@
 //! (NOOP, QUIT, a fresh connection) is the sessions' own.
 
 use crate::{AsyncConnection, AsyncSession, Error, Options};
-use smtp_proto::{Envelope, Outcome, Stage, TransactionError};
+use smtp_proto::{Envelope, Outcome, TransactionError};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -81,19 +81,11 @@ pub struct PoolStats {
 
 /// True when a message that was not sent may be sent again on another
 /// session without risk of delivering it twice: its session ended (a
-/// [`NotSent`](TransactionError::NotSent) outcome) while its MAIL FROM
-/// was unanswered or refused with 421, so no recipient and no data was
-/// ever accepted.
-///
-/// This reads the stage the session failed at, which is the message's own
-/// only when it was the session's only message (as in the pool, which
-/// sends one message per call).
+/// [`NotSent`](TransactionError::NotSent) outcome) before its end of data
+/// went out, so the server cannot have accepted it (see
+/// [`Outcome::fate_unknown`] for the other case).
 pub fn retryable(outcome: &Outcome) -> bool {
-    let Err(TransactionError::NotSent(e)) = &outcome.result else {
-        return false;
-    };
-    matches!(e.stage(), Stage::Ready | Stage::SetFrom)
-        && outcome.recipients.iter().all(|r| r.rcpt_reply.is_none())
+    matches!(outcome.result, Err(TransactionError::NotSent(_))) && !outcome.end_of_data_sent
 }
 
 /// The idle sessions of a pool, most recently used last, each with when it
@@ -467,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_message_whose_mail_was_never_accepted_is_retried() {
+    fn only_a_message_whose_end_of_data_never_went_out_is_retried() {
         let open: [&[u8]; 2] = [b"220 hi\r\n", b"250-x\r\n250 PIPELINING\r\n"];
         let with = |more: &[&'static [u8]]| {
             let mut all = open.to_vec();
@@ -477,12 +469,19 @@ mod tests {
         // Closed before any reply to MAIL, or with 421 to it: retried.
         assert!(retryable(&with(&[])));
         assert!(retryable(&with(&[b"421 4.4.2 idle\r\n"])));
-        // MAIL accepted, then closed: not retried (a recipient may have been).
-        assert!(!retryable(&with(&[b"250 ok\r\n"])));
+        // MAIL accepted, then closed: without its end of data the server
+        // cannot have accepted the message, so it is retried.
+        assert!(retryable(&with(&[b"250 ok\r\n"])));
+        assert!(retryable(&with(&[b"250 ok\r\n250 ok\r\n"])));
         // Data sent, closed before its reply: never retried.
         assert!(!retryable(&with(&[b"250 ok\r\n250 ok\r\n354 go\r\n"])));
         // Refused, or delivered: decided, not retried.
-        assert!(!retryable(&with(&[b"550 no\r\n", b"250 reset\r\n"])));
+        let refused = with(&[b"550 no\r\n503 no\r\n503 no\r\n", b"250 reset\r\n"]);
+        assert!(matches!(
+            refused.result,
+            Err(TransactionError::MailRejected(_))
+        ));
+        assert!(!retryable(&refused));
         let delivered = with(&[b"250 ok\r\n250 ok\r\n354 go\r\n", b"250 queued\r\n"]);
         assert!(delivered.is_delivered() && !retryable(&delivered));
     }
