@@ -465,3 +465,8 @@ pub fn send(
     let _ = session.quit();
     smtp_adapter_common::delivered(outcome)
 }
+
+/// The README's code, compiled as doc tests so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
