@@ -16,7 +16,7 @@ echo "== cargo test --workspace (unit, integration, interop, doc tests)"
 cargo test --workspace
 
 echo "== the in-memory example (a whole session against a scripted server)"
-cargo run --quiet -p smtp-examples --example in_memory
+cargo run --quiet -p smtp-examples --bin in_memory
 
 echo "== no_std: smtp-proto without std, with and without message composition"
 (
