@@ -9,12 +9,22 @@ use smtp_bench::{Args, die, report, runtime, share};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-async fn connect(args: &Args) -> mail_send::SmtpClient<tokio::net::TcpStream> {
-    let c = SmtpClientBuilder::new("127.0.0.1", args.port)
+/// The builder, made once per session task (it builds a rustls
+/// configuration with the webpki roots, which a user would not redo per
+/// connection).
+fn builder(args: &Args) -> SmtpClientBuilder<&'static str> {
+    SmtpClientBuilder::new("127.0.0.1", args.port)
         .unwrap_or_else(|e| die(&e))
         .implicit_tls(false)
         .helo_host("localhost")
         .timeout(Duration::from_secs(60))
+}
+
+async fn connect(
+    args: &Args,
+    builder: &SmtpClientBuilder<&'static str>,
+) -> mail_send::SmtpClient<tokio::net::TcpStream> {
+    let c = builder
         .connect_plain()
         .await
         .unwrap_or_else(|e| die(&format!("connect: {e}")));
@@ -38,18 +48,19 @@ fn main() {
             let (args, rcpts, body) = (args.clone(), rcpts.clone(), body.clone());
             let mine = if args.stream { 1 } else { share(args.count, args.sessions, i) };
             tasks.push(tokio::spawn(async move {
+                let builder = builder(&args);
                 let message = || Message::new(args.from(), rcpts.iter().map(|s| s.as_str()), &body[..]);
                 let mut sent = 0;
                 if args.reconnect {
                     while sent < mine && !deadline.passed() {
-                        let mut c = connect(&args).await;
+                        let mut c = connect(&args, &builder).await;
                         c.send(message()).await.unwrap_or_else(|e| die(&e.to_string()));
                         c.quit().await.unwrap_or_else(|e| die(&e.to_string()));
                         sent += 1;
                     }
                     return sent;
                 }
-                let mut c = connect(&args).await;
+                let mut c = connect(&args, &builder).await;
                 while sent < mine && !deadline.passed() {
                     c.send(message()).await.unwrap_or_else(|e| die(&e.to_string()));
                     sent += 1;
