@@ -601,6 +601,8 @@ impl Client {
                 | ErrorKind::AuthUnavailable
                 | ErrorKind::AuthFailed(_)
         ) || matches!(&kind, ErrorKind::Rejected(r) if r.code().value() != 421 && r.code().value() != 221);
+        // ...unless it was sent already (pipelined after the last command).
+        let polite = polite && !self.pending.iter().any(|p| p.cmd == Cmd::Quit);
         let error = Error::new(stage, kind);
         self.out.clear();
         self.out_taken = false;
