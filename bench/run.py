@@ -346,7 +346,9 @@ def table(title, w, results):
         if peers:
             best = min(peers, key=lambda r: r["wall"] / r["sent"])
             gain = (best["wall"] / best["sent"]) / (ours["wall"] / ours["sent"])
-            say(f"Fastest peer: {best['name']}, {best['sent'] / best['wall']:,.0f} msg/s; "
+            rate = (f"{best['bytes'] / best['wall'] / 1e6:,.1f} MB/s" if w["bytes"] > 1 << 20
+                    else f"{best['sent'] / best['wall']:,.0f} msg/s")
+            say(f"Fastest peer: {best['name']}, {rate}; "
                 f"{ours['name']} is {gain:,.2f}x as fast.")
             say()
 
@@ -406,18 +408,20 @@ def bench(tmp):
             write_message(lf, sizes[size], lf=True)
             files[("lf", size)] = lf
 
+    n1k, n100k, n10m = scale(10000), scale(1000), 1 if QUICK else 10
+    n4, n5, n7 = scale(1000), scale(2000), scale(10000)
+    big = "100 MiB" if QUICK else "1 GiB"
     W = [
-        ("W1", "10,000 x 1 KiB, one recipient, one connection",
-         dict(count=scale(10000), size="1k")),
-        ("W2", "1,000 x 100 KiB, one connection", dict(count=scale(1000), size="100k")),
-        ("W3", "10 x 10 MiB, one connection", dict(count=1 if QUICK else 10, size="10m")),
-        ("W4", "1,000 x 1 KiB, a new connection each",
-         dict(count=scale(1000), size="1k", reconnect=True)),
-        ("W5", "2,000 x 1 KiB, 10 recipients", dict(count=scale(2000), size="1k", rcpts=10)),
-        ("W6", f"1 message of {'100 MiB' if QUICK else '1 GiB'} streamed from a file",
+        ("W1", f"{n1k:,} x 1 KiB, one recipient, one connection", dict(count=n1k, size="1k")),
+        ("W2", f"{n100k:,} x 100 KiB, one connection", dict(count=n100k, size="100k")),
+        ("W3", f"{n10m:,} x 10 MiB, one connection", dict(count=n10m, size="10m")),
+        ("W4", f"{n4:,} x 1 KiB, a new connection each",
+         dict(count=n4, size="1k", reconnect=True)),
+        ("W5", f"{n5:,} x 1 KiB, 10 recipients", dict(count=n5, size="1k", rcpts=10)),
+        ("W6", f"1 message of {big} streamed from a file",
          dict(count=1, size="1g", stream=True, repeat=1)),
-        ("W7", "10,000 x 1 KiB over 100 concurrent sessions (tokio)",
-         dict(count=scale(10000), size="1k", sessions=100)),
+        ("W7", f"{n7:,} x 1 KiB over 100 concurrent sessions (tokio)",
+         dict(count=n7, size="1k", sessions=100)),
     ]
     selected = lambda name: (not ONLY or name in ONLY) and name not in SKIP
     say("## Throughput against smtp-sink on 127.0.0.1")
