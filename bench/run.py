@@ -310,6 +310,8 @@ def clients_for(w):
     rows.append(Client("ours (tokio)" if w.get("reconnect") or w.get("stream")
                        else "ours (tokio, send_many)",
                        "ours_tokio"))
+    if tokio_only:
+        rows.append(Client("ours (tokio Pool, send per message)", "ours_tokio", ["mode=pool"]))
     if not tokio_only:
         rows.append(Client("lettre blocking, as shipped", "lettre_blocking", shipped=True))
         rows.append(Client("lettre blocking, TCP_NODELAY", "lettre_blocking", ["nodelay=1"]))

@@ -1,7 +1,10 @@
 //! Our tokio client (smtp-tokio) as a benchmark process: `sessions`
-//! Sessions on tokio tasks (issue 7's pool is not in smtp-tokio yet).
+//! Sessions on tokio tasks, each with `send_many` (or `send` with
+//! `mode=one`); with `mode=pool`, `sessions` tasks sharing one
+//! `smtp_tokio::Pool` of at most `sessions` sessions, `Pool::send` per
+//! message.
 use smtp_bench::{Args, die, report, runtime, share};
-use smtp_tokio::{Address, Config, Envelope, Options, Session, TlsPolicy};
+use smtp_tokio::{Address, Config, Envelope, Options, Pool, PoolConfig, Session, TlsPolicy};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,6 +34,10 @@ fn main() {
     let deadline = args.deadline();
     let rt = runtime(args.sessions);
     let started = Instant::now();
+    if args.mode == "pool" {
+        let sent = rt.block_on(pooled(args, options, envelope, body, deadline));
+        return report(sent, started);
+    }
     let sent = rt.block_on(async move {
         let mut tasks = Vec::new();
         for i in 0..args.sessions {
@@ -81,4 +88,38 @@ fn main() {
         sent
     });
     report(sent, started);
+}
+
+/// `sessions` tasks sending through one pool of at most `sessions` sessions.
+async fn pooled(
+    args: Arc<Args>,
+    options: Arc<Options>,
+    envelope: Arc<Envelope>,
+    body: Arc<Vec<u8>>,
+    deadline: smtp_bench::Deadline,
+) -> usize {
+    let config = PoolConfig {
+        max_sessions: args.sessions,
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new("127.0.0.1", args.port, (*options).clone(), config);
+    let mut tasks = Vec::new();
+    for i in 0..args.sessions {
+        let (pool, envelope, body) = (pool.clone(), envelope.clone(), body.clone());
+        let mine = share(args.count, args.sessions, i);
+        tasks.push(tokio::spawn(async move {
+            let mut sent = 0;
+            while sent < mine && !deadline.passed() {
+                check(&pool.send(&envelope, &body).await.unwrap_or_else(|e| die(&e.to_string())));
+                sent += 1;
+            }
+            sent
+        }));
+    }
+    let mut sent = 0;
+    for t in tasks {
+        sent += t.await.unwrap_or_else(|e| die(&e.to_string()));
+    }
+    pool.close().await;
+    sent
 }
