@@ -379,12 +379,35 @@ impl Driver {
         for (_, seen) in &mut self.outcomes {
             *seen = true;
         }
-        ids.iter()
-            .filter_map(|id| {
-                let at = self.outcomes.iter().position(|(o, _)| o.id == *id)?;
-                Some(self.outcomes.remove(at).0)
-            })
-            .collect()
+        let Some(first) = ids.first().map(|id| id.0) else {
+            return Vec::new();
+        };
+        let consecutive = ids
+            .iter()
+            .enumerate()
+            .all(|(i, id)| id.0.wrapping_sub(first) == i as u64);
+        if !consecutive {
+            return ids
+                .iter()
+                .filter_map(|id| {
+                    let at = self.outcomes.iter().position(|(o, _)| o.id == *id)?;
+                    Some(self.outcomes.remove(at).0)
+                })
+                .collect();
+        }
+        // One pass: each outcome of the range goes to its slot, the others
+        // stay.
+        let mut slots: Vec<Option<Outcome>> = Vec::new();
+        slots.resize_with(ids.len(), || None);
+        let mut kept = Vec::new();
+        for (outcome, seen) in std::mem::take(&mut self.outcomes) {
+            match usize::try_from(outcome.id.0.wrapping_sub(first)) {
+                Ok(at) if at < slots.len() && slots[at].is_none() => slots[at] = Some(outcome),
+                _ => kept.push((outcome, seen)),
+            }
+        }
+        self.outcomes = kept;
+        slots.into_iter().flatten().collect()
     }
 
     /// Ends a batch of messages: the outcomes of `ids` in order when the
@@ -632,6 +655,29 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn outcomes_are_taken_by_id_whatever_the_order_asked() {
+        let mut d = Driver::new(Config::default());
+        let mut replies: Vec<&[u8]> = vec![
+            b"220 hi\r\n",
+            b"250-x\r\n250 PIPELINING\r\n",
+            b"250 ok\r\n250 ok\r\n354 go\r\n",
+            b"250 one\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+            b"250 two\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+            b"250 three\r\n",
+        ];
+        run(&mut d, Goal::Open, &mut replies).unwrap();
+        let ids = d.queue([&envelope(), &envelope(), &envelope()]).unwrap();
+        // A goal that is not the whole batch is still checked by id.
+        run(&mut d, Goal::Outcomes(&ids[..1]), &mut replies).unwrap();
+        run(&mut d, Goal::Outcomes(&ids), &mut replies).unwrap();
+        assert!(replies.is_empty());
+        let ids_of = |o: Vec<Outcome>| o.iter().map(|o| o.id).collect::<Vec<_>>();
+        assert_eq!(ids_of(d.take_outcomes(&[ids[2], ids[0]])), [ids[2], ids[0]]);
+        assert_eq!(ids_of(d.take_outcomes(&ids)), [ids[1]]);
+        assert!(d.take_outcomes(&ids).is_empty());
     }
 
     #[test]
