@@ -78,45 +78,67 @@ impl BodyEncoder {
     }
 
     /// Appends the encoding of `input` to `out`.
+    ///
+    /// Bytes that need no change (lines already ending in CRLF, not starting
+    /// with a dot) are only scanned, and copied in one run up to the next
+    /// dot to double, bare CR or LF to fix, or the end of the chunk.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), BodyError> {
         if self.mode == BodyMode::Binary {
             out.extend_from_slice(input);
             return Ok(());
         }
+        if input.is_empty() {
+            // Nothing to do, and a CR pending from the last chunk stays so.
+            return Ok(());
+        }
         let stuff = self.mode == BodyMode::Data;
         out.reserve(input.len() + input.len() / 64 + 2);
-        let mut i = 0;
+        // `i` is where scanning goes on; `run` where the bytes not yet
+        // copied start.
+        let (mut i, mut run) = (0, 0);
+        if self.after_cr && input.first() == Some(&b'\n') {
+            // The LF of a CRLF split across chunks: already written.
+            i = 1;
+            run = 1;
+        }
+        self.after_cr = false;
         while i < input.len() {
-            if self.after_cr {
-                self.after_cr = false;
-                if input[i] == b'\n' {
-                    i += 1;
-                    continue;
-                }
-            }
             if stuff && self.at_line_start && input[i] == b'.' {
+                out.extend_from_slice(&input[run..i]);
                 out.push(b'.');
+                run = i;
             }
-            let rest = &input[i..];
-            let n = find_line_end(rest);
+            let Some(n) = find_line_end(&input[i..]) else {
+                self.line_len += input.len() - i;
+                if self.line_len > MAX_LINE_LEN {
+                    return Err(BodyError::LineTooLong { line: self.line_no });
+                }
+                self.at_line_start = false;
+                break;
+            };
             self.line_len += n;
             if self.line_len > MAX_LINE_LEN {
                 return Err(BodyError::LineTooLong { line: self.line_no });
             }
-            out.extend_from_slice(&rest[..n]);
-            i += n;
-            if n > 0 {
-                self.at_line_start = false;
+            let end = i + n;
+            match (input[end], input.get(end + 1)) {
+                // Already CRLF: nothing to copy yet.
+                (b'\r', Some(b'\n')) => i = end + 2,
+                (end_byte, _) => {
+                    // A bare CR or LF (or a CR whose LF may start the next
+                    // chunk): written as CRLF.
+                    out.extend_from_slice(&input[run..end]);
+                    out.extend_from_slice(b"\r\n");
+                    self.after_cr = end_byte == b'\r' && end + 1 == input.len();
+                    i = end + 1;
+                    run = i;
+                }
             }
-            if let Some(&end) = input.get(i) {
-                i += 1;
-                out.extend_from_slice(b"\r\n");
-                self.after_cr = end == b'\r';
-                self.at_line_start = true;
-                self.line_len = 0;
-                self.line_no += 1;
-            }
+            self.at_line_start = true;
+            self.line_len = 0;
+            self.line_no += 1;
         }
+        out.extend_from_slice(&input[run..]);
         Ok(())
     }
 
@@ -136,10 +158,22 @@ impl BodyEncoder {
     }
 }
 
-/// The index of the first CR or LF, or the length.
+/// The index of the first CR or LF, if any.
 #[inline]
-fn find_line_end(s: &[u8]) -> usize {
-    // Eight bytes at a time: a cheap, portable stand-in for memchr2.
+fn find_line_end(s: &[u8]) -> Option<usize> {
+    find_either(s, b'\r', b'\n')
+}
+
+/// The index of the first `b`, if any.
+#[inline]
+pub(crate) fn find_byte(s: &[u8], b: u8) -> Option<usize> {
+    find_either(s, b, b)
+}
+
+/// The index of the first `a` or `b`: eight bytes at a time, a cheap,
+/// portable stand-in for memchr2.
+#[inline]
+fn find_either(s: &[u8], a: u8, b: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_byte = |w: u64, b: u8| {
@@ -150,15 +184,12 @@ fn find_line_end(s: &[u8]) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(&s[i..i + 8]);
         let w = u64::from_le_bytes(word);
-        if has_byte(w, b'\n') | has_byte(w, b'\r') != 0 {
+        if has_byte(w, a) | has_byte(w, b) != 0 {
             break;
         }
         i += 8;
     }
-    i + s[i..]
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .unwrap_or(s.len() - i)
+    s[i..].iter().position(|&c| c == a || c == b).map(|p| p + i)
 }
 
 /// Undoes DATA encoding: strips the final `.` CRLF and one leading dot of
@@ -229,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn line_limit_across_chunks_and_split_crlf() {
+        let mut e = BodyEncoder::new(BodyMode::Data);
+        let mut out = vec![];
+        let line = vec![b'x'; 500];
+        e.encode(&line, &mut out).unwrap();
+        e.encode(b"\r", &mut out).unwrap();
+        e.encode(b"", &mut out).unwrap();
+        e.encode(b"\n.", &mut out).unwrap();
+        assert!(out.ends_with(b"x\r\n.."), "the split CRLF is one line end");
+        e.encode(&line, &mut out).unwrap();
+        assert_eq!(
+            e.encode(&line, &mut out),
+            Err(BodyError::LineTooLong { line: 2 })
+        );
+    }
+
+    #[test]
     fn find_line_end_agrees_with_naive() {
         for len in 0..40 {
             for pos in 0..=len {
@@ -236,13 +284,13 @@ mod tests {
                 if pos < len {
                     s[pos] = if pos % 2 == 0 { b'\r' } else { b'\n' };
                 }
-                assert_eq!(find_line_end(&s), pos);
+                assert_eq!(find_line_end(&s).unwrap_or(len), pos);
             }
         }
         // bytes with the high bit set must not look like CR or LF
         assert_eq!(
             find_line_end(&[0x8a, 0x8d, 0xff, 0x0b, 0x0c, 0x0e, 0x09, 0x8a, 0x0a]),
-            8
+            Some(8)
         );
     }
 }

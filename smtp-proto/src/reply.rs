@@ -387,17 +387,31 @@ impl ReplyParser {
         let mut used = 0;
         while used < input.len() {
             let rest = &input[used..];
-            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            let Some(nl) = crate::body::find_byte(rest, b'\n') else {
                 self.grow_line(rest)?;
                 return Ok((input.len(), None));
             };
-            self.grow_line(&rest[..nl])?;
             used += nl + 1;
-            self.total += self.line.len() + 1;
+            self.total += self.line.len() + nl + 1;
             if self.total > self.limits.max_reply_bytes {
                 return Err(ReplyError::TooLarge);
             }
-            if let Some(reply) = self.finish_line()? {
+            let reply = if self.line.is_empty() {
+                // The whole line is in `input`: parsed where it lies.
+                if nl > self.limits.max_line_len + 1 {
+                    return Err(ReplyError::LineTooLong);
+                }
+                self.finish_line(&rest[..nl])?
+            } else {
+                // The line began in an earlier call.
+                self.grow_line(&rest[..nl])?;
+                let line = core::mem::take(&mut self.line);
+                let reply = self.finish_line(&line);
+                self.line = line;
+                self.line.clear();
+                reply?
+            };
+            if let Some(reply) = reply {
                 return Ok((used, Some(reply)));
             }
         }
@@ -413,27 +427,27 @@ impl ReplyParser {
         Ok(())
     }
 
-    /// Takes the complete line in `self.line`; returns the reply if it was
-    /// the last line.
-    fn finish_line(&mut self) -> Result<Option<Reply>, ReplyError> {
-        if self.line.last() == Some(&b'\r') {
-            self.line.pop();
-        }
-        if self.line.len() > self.limits.max_line_len {
+    /// Takes one complete line (without its LF); returns the reply if it
+    /// was the last line.
+    fn finish_line(&mut self, line: &[u8]) -> Result<Option<Reply>, ReplyError> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > self.limits.max_line_len {
             return Err(ReplyError::LineTooLong);
         }
-        let line = &self.line[..];
-        if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
+        let (Some(digits), Some(sep)) = (line.get(..3), line.get(3..)) else {
+            return Err(ReplyError::InvalidCode);
+        };
+        if !digits.iter().all(u8::is_ascii_digit) {
             return Err(ReplyError::InvalidCode);
         }
-        let value = line[..3]
+        let value = digits
             .iter()
             .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
         let code = ReplyCode::new(value).ok_or(ReplyError::InvalidCode)?;
-        let (last, text) = match line.get(3) {
-            None => (true, &line[3..]),
-            Some(b' ') => (true, &line[4..]),
-            Some(b'-') => (false, &line[4..]),
+        let (last, text) = match sep.split_first() {
+            None => (true, sep),
+            Some((b' ', text)) => (true, text),
+            Some((b'-', text)) => (false, text),
             Some(_) => return Err(ReplyError::InvalidSeparator),
         };
         match self.code {
@@ -448,13 +462,25 @@ impl ReplyParser {
         if self.ends.len() >= self.limits.max_lines {
             return Err(ReplyError::TooManyLines);
         }
+        if last && self.ends.is_empty() {
+            // A one-line reply (the usual case) is built from the line itself.
+            self.code = None;
+            self.total = 0;
+            let mut reply = Reply {
+                code,
+                text: InlineVec::from_slice(text),
+                ends: InlineVec::from_slice(&[u32::try_from(text.len()).unwrap_or(u32::MAX)]),
+                enhanced: None,
+            };
+            reply.enhanced = reply.find_enhanced();
+            return Ok(Some(reply));
+        }
         self.text.extend_from_slice(text);
         // Lines are at most `max_line_len` and a reply at most
         // `max_reply_bytes`; a limit beyond u32 is clamped by the parser's
         // own checks long before this could wrap.
         self.ends
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
-        self.line.clear();
         if !last {
             return Ok(None);
         }
