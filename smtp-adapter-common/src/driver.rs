@@ -97,6 +97,9 @@ pub struct Driver {
     busy: bool,
     /// When the last call ended.
     last_used: Instant,
+    /// The clock as last read: once per I/O event (a read, a handshake, a
+    /// body chunk, a call that queues or writes), not at every step.
+    now: Instant,
     failure: Option<Error>,
 }
 
@@ -108,6 +111,7 @@ impl Driver {
         Driver {
             client: Client::new(config, now),
             last_used: now,
+            now,
             clock,
             outcomes: Vec::new(),
             unreported: 0,
@@ -186,7 +190,14 @@ impl Driver {
     /// Marks the end of a call begun with [`Driver::begin`].
     pub fn end(&mut self) {
         self.busy = false;
-        self.last_used = self.clock.now();
+        // The call's last I/O event has just read the clock.
+        self.last_used = self.now;
+    }
+
+    /// Reads the clock (at an I/O event) and keeps the reading.
+    fn tick(&mut self) -> Instant {
+        self.now = self.clock.now();
+        self.now
     }
 
     /// True when `ids` are exactly the ids of the last [`Driver::queue`].
@@ -248,13 +259,18 @@ impl Driver {
                 .all(|id| self.outcomes.iter().any(|(o, _)| o.id == *id)),
             Goal::Open | Goal::Closed => false,
         };
-        let now = self.clock.now();
+        // The clock is read only when a read is to be timed.
+        let now = &mut self.now;
+        let clock = &self.clock;
         Ok(match self.client.poll_output() {
             Output::Transmit(bytes) => Step::Write(bytes),
             Output::StartTls => Step::StartTls,
             Output::NeedBody(id) => Step::Body(id),
             Output::Wait(_) if reached => Step::Done,
-            Output::Wait(deadline) => Step::Read(now.until(deadline).max(MIN_READ)),
+            Output::Wait(deadline) => {
+                *now = clock.now();
+                Step::Read(now.until(deadline).max(MIN_READ))
+            }
             Output::Ready | Output::Closed(Ok(())) => Step::Done,
             Output::Closed(Err(e)) => return Err(e.into()),
         })
@@ -262,22 +278,26 @@ impl Driver {
 
     /// Bytes read from the server.
     pub fn input(&mut self, bytes: &[u8]) {
-        self.client.handle_input(bytes, self.clock.now());
+        let now = self.tick();
+        self.client.handle_input(bytes, now);
     }
 
     /// The server closed the connection.
     pub fn eof(&mut self) {
-        self.client.handle_eof(self.clock.now());
+        let now = self.tick();
+        self.client.handle_eof(now);
     }
 
     /// A read timed out (the core fails the session if its deadline passed).
     pub fn timed_out(&mut self) {
-        self.client.handle_timeout(self.clock.now());
+        let now = self.tick();
+        self.client.handle_timeout(now);
     }
 
     /// The TLS handshake asked for by [`Step::StartTls`] succeeded.
     pub fn tls_established(&mut self) -> Result<(), Error> {
-        Ok(self.client.handle_tls_established(self.clock.now())?)
+        let now = self.tick();
+        Ok(self.client.handle_tls_established(now)?)
     }
 
     /// A TLS handshake failed (or took too long): STARTTLS's, or implicit
@@ -286,7 +306,8 @@ impl Driver {
     /// [`TlsFailed`](smtp_proto::ErrorKind::TlsFailed), and `error` (which
     /// says why) is returned to be reported.
     pub fn tls_failed(&mut self, error: Error) -> Error {
-        self.client.handle_tls_failed(self.clock.now());
+        let now = self.tick();
+        self.client.handle_tls_failed(now);
         error
     }
 
@@ -295,7 +316,8 @@ impl Driver {
     /// `last` with the final chunk, lets the end of data share a write with
     /// it.)
     pub fn body(&mut self, chunk: &[u8], last: bool) -> Result<(), Error> {
-        Ok(self.client.send_body(chunk, last, self.clock.now())?)
+        let now = self.tick();
+        Ok(self.client.send_body(chunk, last, now)?)
     }
 
     /// The connection failed on this side (a read or write error, a write
@@ -315,9 +337,11 @@ impl Driver {
             None => {}
         }
         if matches!(error, Error::Body(_)) {
-            self.client.handle_body_error(self.clock.now());
+            let now = self.tick();
+            self.client.handle_body_error(now);
         } else {
-            self.client.handle_transport_error(self.clock.now());
+            let now = self.tick();
+            self.client.handle_transport_error(now);
         }
         error
     }
@@ -340,7 +364,7 @@ impl Driver {
         if envelopes.iter().any(|e| e.recipients.is_empty()) {
             return Err(UsageError::NoRecipients.into());
         }
-        let now = self.clock.now();
+        let now = self.tick();
         self.collect();
         let mut ids = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
@@ -355,19 +379,22 @@ impl Driver {
 
     /// Asks for the session to end with QUIT once every message is done.
     pub fn quit(&mut self) {
-        self.client.quit(self.clock.now());
+        let now = self.tick();
+        self.client.quit(now);
     }
 
     /// Writes NOOP (only while the session is idle); drive to
     /// [`Goal::Open`] for its reply.
     pub fn noop(&mut self) -> Result<(), Error> {
-        Ok(self.client.noop(self.clock.now())?)
+        let now = self.tick();
+        Ok(self.client.noop(now)?)
     }
 
     /// Writes RSET (only while the session is idle); drive to
     /// [`Goal::Open`] for its reply.
     pub fn rset(&mut self) -> Result<(), Error> {
-        Ok(self.client.rset(self.clock.now())?)
+        let now = self.tick();
+        Ok(self.client.rset(now)?)
     }
 
     /// Removes and returns the outcomes of `ids`, in that order. (Any
