@@ -392,15 +392,17 @@ impl ReplyParser {
                 return Ok((input.len(), None));
             };
             used += nl + 1;
+            // The same checks in the same order however the line was cut:
+            // its length first, then the reply's.
+            if self.line.len() + nl > self.limits.max_line_len + 1 {
+                return Err(ReplyError::LineTooLong);
+            }
             self.total += self.line.len() + nl + 1;
             if self.total > self.limits.max_reply_bytes {
                 return Err(ReplyError::TooLarge);
             }
             let reply = if self.line.is_empty() {
                 // The whole line is in `input`: parsed where it lies.
-                if nl > self.limits.max_line_len + 1 {
-                    return Err(ReplyError::LineTooLong);
-                }
                 self.finish_line(&rest[..nl])?
             } else {
                 // The line began in an earlier call.
@@ -593,6 +595,26 @@ mod tests {
         let mut p = ReplyParser::new(limits);
         assert_eq!(p.parse(b"250 012345\r").unwrap().1, None);
         assert!(p.parse(b"\n").unwrap().1.is_some());
+    }
+
+    #[test]
+    fn the_same_limit_is_reported_however_the_input_is_cut() {
+        // Found by the reply fuzz target: a line both too long and past the
+        // reply's size limit gave TooLarge whole and LineTooLong split.
+        let limits = ReplyLimits {
+            max_line_len: 10,
+            max_lines: 10,
+            max_reply_bytes: 12,
+        };
+        let wire = b"250-aaaa\r\n250 bbbbbbbbbbbbbb\r\n";
+        for cut in 0..=wire.len() {
+            let mut p = ReplyParser::new(limits);
+            let (a, b) = wire.split_at(cut);
+            let r = p
+                .parse(a)
+                .and_then(|(n, _)| p.parse(&a[n..]).and_then(|_| p.parse(b)));
+            assert_eq!(r.err(), Some(ReplyError::LineTooLong), "cut at {cut}");
+        }
     }
 
     #[test]
