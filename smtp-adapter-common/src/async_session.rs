@@ -5,7 +5,7 @@
 //! ([`AsyncBody`]). Their I/O traits differ (tokio's and futures-io's);
 //! nothing else does.
 
-use crate::{CHUNK, Driver, Error, Goal, Options, Step, TlsTarget};
+use crate::{CHUNK, Driver, Error, Goal, Options, READ_CHUNK, Step, TlsTarget};
 use smtp_proto::{Client, Config, Envelope, Event, Outcome, Stage, TransactionId, UsageError};
 use std::future::Future;
 use std::io;
@@ -37,6 +37,14 @@ pub trait AsyncBody {
     /// Reads until `buf` is full or the body ends; returns how much was
     /// read and whether the body ended.
     fn fill(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<(usize, bool)>>;
+
+    /// The whole body at once, when it is already in memory: it is then
+    /// handed to the core as it is, without going through a buffer, and
+    /// the body is left empty. `None` (the default) for a body that must
+    /// be read with [`AsyncBody::fill`].
+    fn take_in_memory(&mut self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl AsyncBody for &[u8] {
@@ -47,6 +55,10 @@ impl AsyncBody for &[u8] {
         *self = rest;
         Ok((n, self.is_empty()))
     }
+
+    fn take_in_memory(&mut self) -> Option<&[u8]> {
+        Some(std::mem::take(self))
+    }
 }
 
 /// An open session over an [`AsyncConnection`]; the async adapters wrap it
@@ -56,7 +68,11 @@ pub struct AsyncSession<C> {
     conn: C,
     pub(crate) driver: Driver,
     tls: Option<TlsTarget>,
+    /// Replies are read into this ([`READ_CHUNK`] bytes).
     buf: Vec<u8>,
+    /// Streamed bodies are read into this: [`CHUNK`] bytes, allocated
+    /// with the first streamed body (in-memory bodies need none).
+    body_buf: Vec<u8>,
 }
 
 /// No progress callback.
@@ -80,7 +96,8 @@ impl<C: AsyncConnection> AsyncSession<C> {
             conn,
             driver: Driver::new(config).with_sink(options.event_sink.clone()),
             tls,
-            buf: vec![0; CHUNK],
+            buf: vec![0; READ_CHUNK],
+            body_buf: Vec::new(),
         };
         session.driver.begin()?;
         let mut opened = Ok(());
@@ -237,8 +254,15 @@ impl<C: AsyncConnection> AsyncSession<C> {
                     let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
                         return Err(UsageError::NotExpectingBody.into());
                     };
-                    let (n, last) = body.fill(&mut self.buf).await.map_err(Error::Body)?;
-                    self.driver.body(&self.buf[..n], last)?;
+                    if let Some(whole) = body.take_in_memory() {
+                        self.driver.body(whole, true)?;
+                        continue;
+                    }
+                    if self.body_buf.is_empty() {
+                        self.body_buf = vec![0; CHUNK];
+                    }
+                    let (n, last) = body.fill(&mut self.body_buf).await.map_err(Error::Body)?;
+                    self.driver.body(&self.body_buf[..n], last)?;
                 }
                 Step::StartTls => {
                     let tls = self.tls.as_ref().ok_or(UsageError::NotExpectingTls)?;
@@ -289,5 +313,8 @@ mod tests {
         assert_eq!(&buf, b"abcde");
         assert_eq!(fill(&mut body, &mut buf), (3, true));
         assert_eq!(&buf[..3], b"fgh");
+        let mut whole: &[u8] = b"abc";
+        assert_eq!(whole.take_in_memory(), Some(&b"abc"[..]));
+        assert!(whole.is_empty(), "taken whole, nothing left to fill");
     }
 }

@@ -10,8 +10,13 @@ use smtp_proto::{
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The size of the buffer adapters read replies and body chunks into.
+/// The size of the buffer adapters read streamed body chunks into
+/// (allocated with the first streamed body).
 pub const CHUNK: usize = 64 * 1024;
+
+/// The size of the buffer adapters read replies into: replies are short,
+/// and a longer read only takes another turn.
+pub const READ_CHUNK: usize = 4 * 1024;
 
 /// The shortest read timeout handed out, so that a deadline reached during a
 /// call still gets a read that times out (and then fails the session).
@@ -67,7 +72,8 @@ pub enum Step<'a> {
     StartTls,
     /// Read the next chunk of this message's body (at most [`CHUNK`]
     /// bytes: until the buffer is full or the body ends) and give it to
-    /// [`Driver::body`].
+    /// [`Driver::body`]. (A body already in memory can be given whole,
+    /// as its last chunk, without a copy.)
     Body(TransactionId),
     /// Read from the connection with this timeout; give what arrives to
     /// [`Driver::input`], end of stream to [`Driver::eof`], a timeout to

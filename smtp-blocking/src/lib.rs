@@ -41,7 +41,7 @@
 #![forbid(unsafe_code)]
 
 use rustls::{ClientConnection, StreamOwned};
-use smtp_adapter_common::{CHUNK, Driver, Goal, Step, TlsTarget};
+use smtp_adapter_common::{CHUNK, Driver, Goal, READ_CHUNK, Step, TlsTarget};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -178,7 +178,19 @@ pub struct Session<S: Transport = TcpStream> {
     conn: Conn<S>,
     driver: Driver,
     tls: Option<TlsTarget>,
+    /// Replies are read into this ([`READ_CHUNK`] bytes).
     buf: Vec<u8>,
+    /// Streamed bodies are read into this: [`CHUNK`] bytes, allocated
+    /// with the first streamed body (in-memory bodies need none).
+    body_buf: Vec<u8>,
+}
+
+/// Where a message's body comes from.
+enum BodySource<'a> {
+    /// Already in memory: handed to the core whole, without a copy.
+    Memory(&'a [u8]),
+    /// Read in [`CHUNK`]-byte chunks.
+    Reader(&'a mut dyn Read),
 }
 
 impl Session<TcpStream> {
@@ -224,7 +236,8 @@ impl<S: Transport> Session<S> {
             conn: Conn::Plain(stream),
             driver: Driver::new(config).with_sink(options.event_sink.clone()),
             tls,
-            buf: vec![0; CHUNK],
+            buf: vec![0; READ_CHUNK],
+            body_buf: Vec::new(),
         };
         session.driver.begin()?;
         let opened = match implicit && session.tls.is_some() {
@@ -240,7 +253,7 @@ impl<S: Transport> Session<S> {
     /// decided (see [`Outcome::is_delivered`] and [`Outcome::refused`]);
     /// `Err` when the session failed before it did.
     pub fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
-        self.send_from(envelope, body)
+        self.send_one(envelope, BodySource::Memory(body))
     }
 
     /// Sends one message whose body is read from `body` in 64 KiB chunks
@@ -250,12 +263,16 @@ impl<S: Transport> Session<S> {
         envelope: &Envelope,
         mut body: impl Read,
     ) -> Result<Outcome, Error> {
+        self.send_one(envelope, BodySource::Reader(&mut body))
+    }
+
+    fn send_one(&mut self, envelope: &Envelope, body: BodySource<'_>) -> Result<Outcome, Error> {
         self.driver.begin()?;
         let id = match self.driver.queue([envelope]) {
             Ok(ids) => ids[0],
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
         };
-        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, &mut body)], &mut ignore);
+        let driven = self.drive(Goal::Outcomes(&[id]), &mut [(id, body)], &mut ignore);
         self.driver.finish_one(id, driven)
     }
 
@@ -299,10 +316,10 @@ impl<S: Transport> Session<S> {
             Ok(ids) => ids,
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),
         };
-        let mut sources: Vec<(_, &mut dyn Read)> = ids
+        let mut sources: Vec<_> = ids
             .iter()
             .copied()
-            .zip(bodies.iter_mut().map(|b| b as &mut dyn Read))
+            .zip(bodies.iter_mut().map(|b| BodySource::Reader(b)))
             .collect();
         let driven = self.drive(Goal::Outcomes(&ids), &mut sources, &mut progress);
         Ok(self.driver.finish_batch(&ids, driven, &mut progress))
@@ -392,7 +409,7 @@ impl<S: Transport> Session<S> {
     fn drive(
         &mut self,
         goal: Goal<'_>,
-        bodies: &mut [(smtp_proto::TransactionId, &mut dyn Read)],
+        bodies: &mut [(smtp_proto::TransactionId, BodySource<'_>)],
         progress: &mut dyn FnMut(&Outcome),
     ) -> Result<(), Error> {
         loop {
@@ -417,8 +434,18 @@ impl<S: Transport> Session<S> {
                     let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
                         return Err(smtp_proto::UsageError::NotExpectingBody.into());
                     };
-                    let (n, last) = fill(body, &mut self.buf).map_err(Error::Body)?;
-                    self.driver.body(&self.buf[..n], last)?;
+                    match body {
+                        BodySource::Memory(whole) => {
+                            self.driver.body(std::mem::take(whole), true)?;
+                        }
+                        BodySource::Reader(body) => {
+                            if self.body_buf.is_empty() {
+                                self.body_buf = vec![0; CHUNK];
+                            }
+                            let (n, last) = fill(*body, &mut self.body_buf).map_err(Error::Body)?;
+                            self.driver.body(&self.body_buf[..n], last)?;
+                        }
+                    }
                 }
                 Step::StartTls => {
                     self.start_tls(stage)?;
