@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use smtp_proto::{Config, Event};
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The port of SMTP submission over implicit TLS (RFC 8314).
@@ -175,11 +175,33 @@ impl Options {
     }
 
     /// The rustls configuration: [`Options::tls_config`] if given, else one
-    /// built from the roots with the crate's crypto provider.
+    /// built from the roots with the crate's crypto provider. A built one
+    /// is kept for the process, one per set of roots, so that connections
+    /// after the first share it instead of copying every root again.
     pub fn rustls_config(&self) -> Result<Arc<ClientConfig>, Error> {
         if let Some(config) = &self.tls_config {
             return Ok(config.clone());
         }
+        let is_key = |(webpki, extra, _): &CachedConfig| {
+            *webpki == self.webpki_roots && *extra == self.extra_roots
+        };
+        let cache = || CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, config)) = cache().iter().find(|c| is_key(c)) {
+            return Ok(config.clone());
+        }
+        let config = self.build_rustls_config()?;
+        let mut cache = cache();
+        if !cache.iter().any(is_key) {
+            if cache.len() == CACHED_CONFIGS {
+                cache.remove(0);
+            }
+            cache.push((self.webpki_roots, self.extra_roots.clone(), config.clone()));
+        }
+        Ok(config)
+    }
+
+    /// A new rustls configuration from the roots.
+    fn build_rustls_config(&self) -> Result<Arc<ClientConfig>, Error> {
         let mut roots = rustls::RootCertStore::empty();
         if self.webpki_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -223,6 +245,18 @@ impl Options {
     }
 }
 
+/// A rustls configuration built by [`Options::rustls_config`], with the
+/// roots it was built from (whether the webpki roots, the extra roots).
+type CachedConfig = (bool, Vec<CertificateDer<'static>>, Arc<ClientConfig>);
+
+/// How many built configurations are kept (the oldest goes first).
+const CACHED_CONFIGS: usize = 8;
+
+/// The built configurations, for the whole process: building one copies
+/// every webpki root (about 12,000 instructions), once per connection
+/// before.
+static CONFIGS: Mutex<Vec<CachedConfig>> = Mutex::new(Vec::new());
+
 /// What a TLS handshake needs: the rustls configuration and the name the
 /// server's certificate must carry.
 #[derive(Debug, Clone)]
@@ -262,7 +296,11 @@ mod tests {
     #[test]
     fn builds_a_rustls_config_and_checks_names() {
         let o = Options::default();
-        assert!(o.rustls_config().is_ok());
+        let built = o.rustls_config().unwrap();
+        assert!(Arc::ptr_eq(&built, &o.clone().rustls_config().unwrap()), "kept");
+        let other = o.clone().add_root(CertificateDer::from(Vec::new()));
+        // Other roots, another configuration (here one that cannot be built).
+        assert!(matches!(other.rustls_config(), Err(Error::Config(_))));
         assert!(o.server_name("127.0.0.1").is_ok());
         assert!(o.server_name("mail.example.org").is_ok());
         assert!(matches!(o.server_name("not a name"), Err(Error::Config(_))));
