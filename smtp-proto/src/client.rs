@@ -173,6 +173,12 @@ pub struct Client {
     pub(crate) events: VecDeque<Event>,
     pub(crate) error: Option<Error>,
     pub(crate) quit_asked: bool,
+    /// QUIT has been written.
+    pub(crate) quit_sent: bool,
+    /// Messages queued and not yet started: always the last ones in `txs`.
+    pub(crate) queued: usize,
+    /// BDAT chunks awaiting their replies.
+    pub(crate) bdat_in_flight: usize,
     pub(crate) next_id: u64,
     pub(crate) now: Instant,
 }
@@ -222,6 +228,9 @@ impl Client {
             events: VecDeque::new(),
             error: None,
             quit_asked: false,
+            quit_sent: false,
+            queued: 0,
+            bdat_in_flight: 0,
             next_id: 1,
             now,
         }
@@ -383,6 +392,7 @@ impl Client {
                 delivery_reply: None,
             })
             .collect();
+        self.queued += 1;
         self.txs.push_back(Tx {
             id,
             envelope,
@@ -465,11 +475,7 @@ impl Client {
             _ => {}
         }
         if let Some(b) = &self.body {
-            let in_flight = self
-                .pending
-                .iter()
-                .filter(|p| matches!(p.cmd, Cmd::Bdat(..)))
-                .count();
+            let in_flight = self.bdat_in_flight;
             let limit = if self.pipelining() {
                 MAX_BDAT_IN_FLIGHT
             } else {
@@ -534,6 +540,11 @@ impl Client {
             Cmd::DataEnd(_) | Cmd::Delivery(..) | Cmd::Bdat(_, true) => t.data_end,
             _ => t.command,
         };
+        match cmd {
+            Cmd::Bdat(..) => self.bdat_in_flight += 1,
+            Cmd::Quit => self.quit_sent = true,
+            _ => {}
+        }
         self.pending.push_back(Pending {
             cmd,
             deadline: self.now + timeout,

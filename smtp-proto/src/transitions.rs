@@ -135,6 +135,7 @@ impl Client {
                 }
             }
             Cmd::Bdat(id, last) => {
+                self.bdat_in_flight = self.bdat_in_flight.saturating_sub(1);
                 if let Some(tx) = self.tx_mut(id) {
                     tx.ended |= last;
                     if !ok && tx.failure.is_none() {
@@ -391,9 +392,13 @@ impl Client {
             (Some(e), _) => Err(e),
             (None, None) => Err(TransactionError::NoRecipientAccepted),
         };
-        let later_started = self.txs.iter().any(|t| t.state != TxState::Queued);
-        let quitting = self.pending.iter().any(|p| p.cmd == Cmd::Quit);
-        if result.is_err() && !tx.ended && !later_started && !quitting && self.phase == Phase::Open
+        // Started messages come first in `txs`, queued ones last.
+        let later_started = self.txs.len() > self.queued;
+        if result.is_err()
+            && !tx.ended
+            && !later_started
+            && !self.quit_sent
+            && self.phase == Phase::Open
         {
             self.write_command(Cmd::Rset, b"RSET\r\n");
         }
@@ -406,22 +411,32 @@ impl Client {
         if self.phase != Phase::Open {
             return;
         }
-        while let Some(pos) = self.txs.iter().position(|t| t.state == TxState::Queued) {
-            let busy = self
-                .txs
-                .iter()
-                .any(|t| matches!(t.state, TxState::Started | TxState::Body));
-            if busy || (!self.pipelining() && !self.pending.is_empty()) {
+        // Only the message started last can still be before its end of data
+        // (the next one starts only when it is past it).
+        let last_started_busy = |c: &Client| {
+            let started = c.txs.len() - c.queued;
+            started > 0
+                && c.txs
+                    .get(started - 1)
+                    .is_some_and(|t| matches!(t.state, TxState::Started | TxState::Body))
+        };
+        while self.queued > 0 {
+            if last_started_busy(self) || (!self.pipelining() && !self.pending.is_empty()) {
                 break;
             }
-            let id = self.txs[pos].id;
+            let Some(id) = self.txs.get(self.txs.len() - self.queued).map(|t| t.id) else {
+                break;
+            };
             self.start_transaction(id);
         }
         // Every message has had its body sent (QUIT may follow the last end
         // of data in the same write when pipelining).
-        let done = self.txs.iter().all(|t| t.state == TxState::Ending) && self.body.is_none();
-        let quit_sent = self.pending.iter().any(|p| p.cmd == Cmd::Quit);
-        if self.quit_asked && done && !quit_sent && (self.pipelining() || self.pending.is_empty()) {
+        let done = self.queued == 0 && !last_started_busy(self) && self.body.is_none();
+        if self.quit_asked
+            && done
+            && !self.quit_sent
+            && (self.pipelining() || self.pending.is_empty())
+        {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
         }
     }
@@ -429,6 +444,8 @@ impl Client {
     /// Checks what the envelope needs, then sends MAIL (and, pipelined,
     /// every RCPT and DATA, or starts BDAT).
     fn start_transaction(&mut self, id: TransactionId) {
+        // It leaves the queue whatever happens next.
+        self.queued = self.queued.saturating_sub(1);
         let no_caps = Capabilities::default();
         let caps = self.caps.as_ref().unwrap_or(&no_caps);
         let Some(tx) = self.txs.iter().find(|t| t.id == id) else {
@@ -602,7 +619,7 @@ impl Client {
                 | ErrorKind::AuthFailed(_)
         ) || matches!(&kind, ErrorKind::Rejected(r) if r.code().value() != 421 && r.code().value() != 221);
         // ...unless it was sent already (pipelined after the last command).
-        let polite = polite && !self.pending.iter().any(|p| p.cmd == Cmd::Quit);
+        let polite = polite && !self.quit_sent;
         let error = Error::new(stage, kind);
         self.out.clear();
         self.out_taken = false;
@@ -613,6 +630,8 @@ impl Client {
             }
         }
         self.pending.clear();
+        self.bdat_in_flight = 0;
+        self.queued = 0;
         self.body = None;
         self.phase = Phase::Closed;
         for tx in core::mem::take(&mut self.txs) {
