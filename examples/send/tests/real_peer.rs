@@ -16,25 +16,40 @@ fn send_over_starttls_with_auth_to_aiosmtpd() {
     let output = Command::new(env!("CARGO_BIN_EXE_send"))
         .current_dir(&work)
         .env("SMTP_PASSWORD", TEST_PASSWORD)
-        .args(["--server", &format!("smtp://127.0.0.1:{}", server.starttls_port)])
+        .args([
+            "--server",
+            &format!("smtp://127.0.0.1:{}", server.starttls_port),
+        ])
         .arg("--ca-file")
         .arg(server.certs.ca())
         .args(["--user", TEST_USER, "--from", "Sender <sender@example.org>"])
         .args(["--to", "one@example.org", "--to", "two@example.org"])
-        .args(["--subject", "real peer", "--body", ".leading dot\nsecond line"])
+        .args([
+            "--subject",
+            "real peer",
+            "--body",
+            ".leading dot\nsecond line",
+        ])
         .args(["--timeout", "20", "--transcript"])
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&work);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "send failed:\n{stdout}\n{stderr}\n{}", server.stderr());
+    assert!(
+        output.status.success(),
+        "send failed:\n{stdout}\n{stderr}\n{}",
+        server.stderr()
+    );
 
     // The dialogue went through STARTTLS and AUTH, and never shows the password.
     assert!(stdout.contains("STARTTLS"), "{stdout}");
     assert!(stdout.contains("<redacted>"), "{stdout}");
     for secret in interop::checks::password_forms() {
-        assert!(!stdout.contains(&secret) && !stderr.contains(&secret), "password printed");
+        assert!(
+            !stdout.contains(&secret) && !stderr.contains(&secret),
+            "password printed"
+        );
     }
 
     // aiosmtpd stored one message, over TLS, authenticated, for both
@@ -48,5 +63,8 @@ fn send_over_starttls_with_auth_to_aiosmtpd() {
     assert_eq!(m.rcpt_tos(), ["one@example.org", "two@example.org"]);
     let content = String::from_utf8_lossy(&m.content);
     assert!(content.contains("Subject: real peer"), "{content}");
-    assert!(content.contains("\r\n.leading dot\r\nsecond line"), "{content}");
+    assert!(
+        content.contains("\r\n.leading dot\r\nsecond line"),
+        "{content}"
+    );
 }
