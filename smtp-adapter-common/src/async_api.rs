@@ -37,10 +37,11 @@ macro_rules! async_session_methods {
         /// message, in order. If the session fails midway, the messages it
         /// could not finish are reported
         /// [`NotSent`](smtp_proto::TransactionError::NotSent) and the next
-        /// call returns the error.
-        pub async fn send_many<'e, R: $read + Unpin>(
+        /// call returns the error. Envelopes are given by reference
+        /// (cloned) or owned (moved, no clone).
+        pub async fn send_many<E: $crate::IntoEnvelope, R: $read + Unpin>(
             &mut self,
-            messages: impl IntoIterator<Item = (&'e $crate::smtp_proto::Envelope, R)>,
+            messages: impl IntoIterator<Item = (E, R)>,
         ) -> Result<Vec<$crate::smtp_proto::Outcome>, $crate::Error> {
             self.send_many_with(messages, |_| {}).await
         }
@@ -49,9 +50,9 @@ macro_rules! async_session_methods {
         /// `progress` as soon as it is known (in the order of the
         /// messages), while the rest of the batch is still on its way: to
         /// move a progress bar, or log each message.
-        pub async fn send_many_with<'e, R: $read + Unpin>(
+        pub async fn send_many_with<E: $crate::IntoEnvelope, R: $read + Unpin>(
             &mut self,
-            messages: impl IntoIterator<Item = (&'e $crate::smtp_proto::Envelope, R)>,
+            messages: impl IntoIterator<Item = (E, R)>,
             progress: impl FnMut(&$crate::smtp_proto::Outcome),
         ) -> Result<Vec<$crate::smtp_proto::Outcome>, $crate::Error> {
             let messages = messages.into_iter().map(|(e, r)| (e, $body(r)));

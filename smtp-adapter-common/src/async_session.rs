@@ -5,7 +5,7 @@
 //! ([`AsyncBody`]). Their I/O traits differ (tokio's and futures-io's);
 //! nothing else does.
 
-use crate::{CHUNK, Driver, Error, Goal, Options, READ_CHUNK, Step, TlsTarget};
+use crate::{CHUNK, Driver, Error, Goal, IntoEnvelope, Options, READ_CHUNK, Step, TlsTarget};
 use smtp_proto::{Client, Config, Envelope, Event, Outcome, Stage, TransactionId, UsageError};
 use std::future::Future;
 use std::io;
@@ -133,14 +133,15 @@ impl<C: AsyncConnection> AsyncSession<C> {
 
     /// Sends several messages, pipelined, handing each outcome to
     /// `progress` as soon as it is known; see the adapters'
-    /// `Session::send_many_with`.
-    pub async fn send_many<'e, B: AsyncBody, P: FnMut(&Outcome)>(
+    /// `Session::send_many_with`. Envelopes given by reference are cloned
+    /// for the core, owned ones moved to it.
+    pub async fn send_many<E: IntoEnvelope, B: AsyncBody, P: FnMut(&Outcome)>(
         &mut self,
-        messages: impl IntoIterator<Item = (&'e Envelope, B)>,
+        messages: impl IntoIterator<Item = (E, B)>,
         mut progress: P,
     ) -> Result<Vec<Outcome>, Error> {
         self.driver.begin()?;
-        let (envelopes, bodies): (Vec<&Envelope>, Vec<B>) = messages.into_iter().unzip();
+        let (envelopes, bodies): (Vec<E>, Vec<B>) = messages.into_iter().unzip();
         let ids = match self.driver.queue(envelopes) {
             Ok(ids) => ids,
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),

@@ -48,6 +48,33 @@ impl Clock {
     }
 }
 
+/// An envelope as the sending calls take it: by reference (cloned for
+/// the core, which keeps its own) or owned (moved to the core, no clone).
+pub trait IntoEnvelope {
+    /// The envelope.
+    fn envelope(&self) -> &Envelope;
+    /// The envelope, owned.
+    fn into_envelope(self) -> Envelope;
+}
+
+impl IntoEnvelope for Envelope {
+    fn envelope(&self) -> &Envelope {
+        self
+    }
+    fn into_envelope(self) -> Envelope {
+        self
+    }
+}
+
+impl IntoEnvelope for &Envelope {
+    fn envelope(&self) -> &Envelope {
+        self
+    }
+    fn into_envelope(self) -> Envelope {
+        self.clone()
+    }
+}
+
 /// How far a call drives the session.
 #[derive(Debug, Clone, Copy)]
 pub enum Goal<'a> {
@@ -362,19 +389,21 @@ impl Driver {
     }
 
     /// Queues messages: all of them, or (if one has no recipient) none.
-    pub fn queue<'e>(
+    /// Envelopes given by reference are cloned for the core; owned ones
+    /// are moved to it.
+    pub fn queue<E: IntoEnvelope>(
         &mut self,
-        envelopes: impl IntoIterator<Item = &'e Envelope>,
+        envelopes: impl IntoIterator<Item = E>,
     ) -> Result<Vec<TransactionId>, Error> {
-        let envelopes: Vec<&Envelope> = envelopes.into_iter().collect();
-        if envelopes.iter().any(|e| e.recipients.is_empty()) {
+        let envelopes: Vec<E> = envelopes.into_iter().collect();
+        if envelopes.iter().any(|e| e.envelope().recipients.is_empty()) {
             return Err(UsageError::NoRecipients.into());
         }
         let now = self.tick();
         self.collect();
         let mut ids = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
-            ids.push(self.client.send(envelope.clone(), now)?);
+            ids.push(self.client.send(envelope.into_envelope(), now)?);
         }
         if let Some(first) = ids.first() {
             self.batch = (first.0, ids.len());
@@ -702,7 +731,8 @@ mod tests {
             b"250 three\r\n",
         ];
         run(&mut d, Goal::Open, &mut replies).unwrap();
-        let ids = d.queue([&envelope(), &envelope(), &envelope()]).unwrap();
+        // Owned envelopes go to the core without a clone.
+        let ids = d.queue([envelope(), envelope(), envelope()]).unwrap();
         // A goal that is not the whole batch is still checked by id.
         run(&mut d, Goal::Outcomes(&ids[..1]), &mut replies).unwrap();
         run(&mut d, Goal::Outcomes(&ids), &mut replies).unwrap();

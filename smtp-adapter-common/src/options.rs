@@ -297,7 +297,10 @@ mod tests {
     fn builds_a_rustls_config_and_checks_names() {
         let o = Options::default();
         let built = o.rustls_config().unwrap();
-        assert!(Arc::ptr_eq(&built, &o.clone().rustls_config().unwrap()), "kept");
+        assert!(
+            Arc::ptr_eq(&built, &o.clone().rustls_config().unwrap()),
+            "kept"
+        );
         let other = o.clone().add_root(CertificateDer::from(Vec::new()));
         // Other roots, another configuration (here one that cannot be built).
         assert!(matches!(other.rustls_config(), Err(Error::Config(_))));

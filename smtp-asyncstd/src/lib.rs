@@ -75,7 +75,7 @@ use smtp_adapter_common::{AsyncBody, AsyncConnection, AsyncPool, AsyncSession, T
 use std::io;
 use std::time::Duration;
 
-pub use smtp_adapter_common::{Error, Options, PoolConfig, PoolStats};
+pub use smtp_adapter_common::{Error, IntoEnvelope, Options, PoolConfig, PoolStats};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,

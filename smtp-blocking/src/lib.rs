@@ -46,7 +46,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-pub use smtp_adapter_common::{Error, Options};
+pub use smtp_adapter_common::{Error, IntoEnvelope, Options};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,
@@ -280,10 +280,11 @@ impl<S: Transport> Session<S> {
     /// them when the server allows. Returns one outcome per message, in
     /// order. If the session fails midway, the messages it could not
     /// finish are reported [`NotSent`](smtp_proto::TransactionError::NotSent)
-    /// and the next call returns the error.
-    pub fn send_many<'e, R: Read>(
+    /// and the next call returns the error. Envelopes are given by
+    /// reference (cloned for the core) or owned (moved to it, no clone).
+    pub fn send_many<E: IntoEnvelope, R: Read>(
         &mut self,
-        messages: impl IntoIterator<Item = (&'e Envelope, R)>,
+        messages: impl IntoIterator<Item = (E, R)>,
     ) -> Result<Vec<Outcome>, Error> {
         self.send_many_with(messages, ignore)
     }
@@ -305,13 +306,13 @@ impl<S: Transport> Session<S> {
     /// )?;
     /// # Ok(()) }
     /// ```
-    pub fn send_many_with<'e, R: Read>(
+    pub fn send_many_with<E: IntoEnvelope, R: Read>(
         &mut self,
-        messages: impl IntoIterator<Item = (&'e Envelope, R)>,
+        messages: impl IntoIterator<Item = (E, R)>,
         mut progress: impl FnMut(&Outcome),
     ) -> Result<Vec<Outcome>, Error> {
         self.driver.begin()?;
-        let (envelopes, mut bodies): (Vec<&Envelope>, Vec<R>) = messages.into_iter().unzip();
+        let (envelopes, mut bodies): (Vec<E>, Vec<R>) = messages.into_iter().unzip();
         let ids = match self.driver.queue(envelopes) {
             Ok(ids) => ids,
             Err(e) => return Err(e).inspect_err(|_| self.driver.end()),

@@ -60,7 +60,7 @@ use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-pub use smtp_adapter_common::{Error, Options, PoolConfig, PoolStats};
+pub use smtp_adapter_common::{Error, IntoEnvelope, Options, PoolConfig, PoolStats};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,
