@@ -23,7 +23,7 @@ trap cleanup EXIT
 # Total instructions of one run: callgrind's "totals:" line.
 ir() {
     local out="$TMP/cg.$RANDOM"
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>"$out.log" \
+    timeout 900 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>"$out.log" \
         || { cat "$out.log" >&2; return 1; }
     grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
 }
