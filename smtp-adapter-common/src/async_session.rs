@@ -5,7 +5,9 @@
 //! ([`AsyncBody`]). Their I/O traits differ (tokio's and futures-io's);
 //! nothing else does.
 
-use crate::{CHUNK, Driver, Error, Goal, IntoEnvelope, Options, READ_CHUNK, Step, TlsTarget};
+use crate::{
+    CHUNK, Driver, Error, Goal, IntoEnvelope, Options, READ_CHUNK, Step, TlsPlan, TlsTarget,
+};
 use smtp_proto::{Client, Config, Envelope, Event, Outcome, Stage, TransactionId, UsageError};
 use std::future::Future;
 use std::io;
@@ -67,7 +69,8 @@ impl AsyncBody for &[u8] {
 pub struct AsyncSession<C> {
     conn: C,
     pub(crate) driver: Driver,
-    tls: Option<TlsTarget>,
+    /// Turned into a rustls configuration only if a handshake happens.
+    tls: Option<TlsPlan>,
     /// Replies are read into this ([`READ_CHUNK`] bytes).
     buf: Vec<u8>,
     /// Streamed bodies are read into this: [`CHUNK`] bytes, allocated
@@ -91,7 +94,7 @@ impl<C: AsyncConnection> AsyncSession<C> {
         options: &Options,
     ) -> Result<Self, Error> {
         let implicit = config.implicit_tls;
-        let tls = options.tls_target(host, &config)?;
+        let tls = options.tls_plan(host, &config)?;
         let mut session = AsyncSession {
             conn,
             driver: Driver::new(config).with_sink(options.event_sink.clone()),
@@ -101,9 +104,13 @@ impl<C: AsyncConnection> AsyncSession<C> {
         };
         session.driver.begin()?;
         let mut opened = Ok(());
-        if let (true, Some(tls)) = (implicit, &session.tls) {
+        if let (true, Some(plan)) = (implicit, session.tls.as_mut()) {
             let limit = session.driver.handshake_timeout();
-            if let Err(e) = session.conn.start_tls(tls, limit, Stage::Init).await {
+            let started = match plan.target() {
+                Ok(tls) => session.conn.start_tls(&tls, limit, Stage::Init).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = started {
                 opened = Err(session.driver.tls_failed(e));
             }
         }
@@ -266,9 +273,13 @@ impl<C: AsyncConnection> AsyncSession<C> {
                     self.driver.body(&self.body_buf[..n], last)?;
                 }
                 Step::StartTls => {
-                    let tls = self.tls.as_ref().ok_or(UsageError::NotExpectingTls)?;
+                    let plan = self.tls.as_mut().ok_or(UsageError::NotExpectingTls)?;
+                    let tls = match plan.target() {
+                        Ok(tls) => tls,
+                        Err(e) => return Err(self.driver.tls_failed(e)),
+                    };
                     let limit = self.driver.handshake_timeout();
-                    if let Err(e) = self.conn.start_tls(tls, limit, stage).await {
+                    if let Err(e) = self.conn.start_tls(&tls, limit, stage).await {
                         return Err(self.driver.tls_failed(e));
                     }
                     self.driver.tls_established()?;

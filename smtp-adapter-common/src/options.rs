@@ -179,44 +179,10 @@ impl Options {
     /// is kept for the process, one per set of roots, so that connections
     /// after the first share it instead of copying every root again.
     pub fn rustls_config(&self) -> Result<Arc<ClientConfig>, Error> {
-        if let Some(config) = &self.tls_config {
-            return Ok(config.clone());
+        match &self.tls_config {
+            Some(config) => Ok(config.clone()),
+            None => cached_config(self.webpki_roots, &self.extra_roots),
         }
-        let is_key = |(webpki, extra, _): &CachedConfig| {
-            *webpki == self.webpki_roots && *extra == self.extra_roots
-        };
-        let cache = || CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, config)) = cache().iter().find(|c| is_key(c)) {
-            return Ok(config.clone());
-        }
-        let config = self.build_rustls_config()?;
-        let mut cache = cache();
-        if !cache.iter().any(is_key) {
-            if cache.len() == CACHED_CONFIGS {
-                cache.remove(0);
-            }
-            cache.push((self.webpki_roots, self.extra_roots.clone(), config.clone()));
-        }
-        Ok(config)
-    }
-
-    /// A new rustls configuration from the roots.
-    fn build_rustls_config(&self) -> Result<Arc<ClientConfig>, Error> {
-        let mut roots = rustls::RootCertStore::empty();
-        if self.webpki_roots {
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        }
-        for cert in &self.extra_roots {
-            roots
-                .add(cert.clone())
-                .map_err(|e| Error::Config(format!("extra CA certificate: {e}")))?;
-        }
-        let config = ClientConfig::builder_with_provider(Arc::new(provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Config(format!("TLS protocol versions: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Arc::new(config))
     }
 
     /// The name the certificate is checked against, for a connection to
@@ -243,6 +209,98 @@ impl Options {
         let may_need = config.implicit_tls || config.tls_policy() != smtp_proto::TlsPolicy::Off;
         may_need.then(|| self.tls_for(host)).transpose()
     }
+
+    /// What a session to `host` with `config` needs to run a TLS handshake
+    /// later, when it may need one (as [`Options::tls_target`]): the
+    /// server name is checked now, the rustls configuration only built (or
+    /// taken from the process's cache) when a handshake actually happens,
+    /// with [`TlsPlan::target`].
+    pub fn tls_plan(&self, host: &str, config: &Config) -> Result<Option<TlsPlan>, Error> {
+        let may_need = config.implicit_tls || config.tls_policy() != smtp_proto::TlsPolicy::Off;
+        if !may_need {
+            return Ok(None);
+        }
+        Ok(Some(TlsPlan {
+            name: self.server_name(host)?,
+            config: self.tls_config.clone(),
+            webpki_roots: self.webpki_roots,
+            extra_roots: self.extra_roots.clone(),
+        }))
+    }
+}
+
+/// A session's TLS settings, from [`Options::tls_plan`], turned into a
+/// [`TlsTarget`] only when a handshake is about to run.
+#[derive(Debug, Clone)]
+pub struct TlsPlan {
+    name: ServerName<'static>,
+    /// [`Options::tls_config`], or the configuration built the first time.
+    config: Option<Arc<ClientConfig>>,
+    webpki_roots: bool,
+    extra_roots: Vec<CertificateDer<'static>>,
+}
+
+impl TlsPlan {
+    /// The rustls configuration (built now if needed, or taken from the
+    /// process's cache) and the server name, for a handshake.
+    pub fn target(&mut self) -> Result<TlsTarget, Error> {
+        let config = match &self.config {
+            Some(config) => config.clone(),
+            None => {
+                let config = cached_config(self.webpki_roots, &self.extra_roots)?;
+                self.config.insert(config).clone()
+            }
+        };
+        Ok(TlsTarget {
+            config,
+            name: self.name.clone(),
+        })
+    }
+}
+
+/// The rustls configuration for these roots: from the process's cache, or
+/// built (and kept) if it is the first.
+fn cached_config(
+    webpki_roots: bool,
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Arc<ClientConfig>, Error> {
+    let is_key =
+        |(webpki, extra, _): &CachedConfig| *webpki == webpki_roots && extra[..] == *extra_roots;
+    let cache = || CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, _, config)) = cache().iter().find(|c| is_key(c)) {
+        return Ok(config.clone());
+    }
+    let config = build_config(webpki_roots, extra_roots)?;
+    let mut cache = cache();
+    if !cache.iter().any(is_key) {
+        if cache.len() == CACHED_CONFIGS {
+            cache.remove(0);
+        }
+        cache.push((webpki_roots, extra_roots.to_vec(), config.clone()));
+    }
+    Ok(config)
+}
+
+/// A new rustls configuration from these roots.
+fn build_config(
+    webpki_roots: bool,
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Arc<ClientConfig>, Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    if webpki_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for cert in extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|e| Error::Config(format!("extra CA certificate: {e}")))?;
+    }
+    let config = ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("TLS protocol versions: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// A rustls configuration built by [`Options::rustls_config`], with the
@@ -307,6 +365,34 @@ mod tests {
         assert!(o.server_name("127.0.0.1").is_ok());
         assert!(o.server_name("mail.example.org").is_ok());
         assert!(matches!(o.server_name("not a name"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn a_tls_plan_builds_its_configuration_only_when_asked() {
+        let config = Config::default();
+        let bad = Options::default().add_root(CertificateDer::from(Vec::new()));
+        let mut plan = bad.tls_plan("mail.example.org", &config).unwrap().unwrap();
+        assert!(matches!(plan.target(), Err(Error::Config(_))));
+        assert!(
+            bad.tls_plan("not a name", &config).is_err(),
+            "names checked at once"
+        );
+        let mut plan = Options::default()
+            .tls_plan("127.0.0.1", &config)
+            .unwrap()
+            .unwrap();
+        let first = plan.target().unwrap().config;
+        assert!(Arc::ptr_eq(&first, &plan.target().unwrap().config));
+        let off = Config {
+            tls: Some(smtp_proto::TlsPolicy::Off),
+            ..Config::default()
+        };
+        assert!(
+            Options::new(off.clone())
+                .tls_plan("x", &off)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@
 #![forbid(unsafe_code)]
 
 use rustls::{ClientConnection, StreamOwned};
-use smtp_adapter_common::{CHUNK, Driver, Goal, READ_CHUNK, Step, TlsTarget};
+use smtp_adapter_common::{CHUNK, Driver, Goal, READ_CHUNK, Step, TlsPlan, TlsTarget};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -177,7 +177,8 @@ fn handshake<S: Transport>(
 pub struct Session<S: Transport = TcpStream> {
     conn: Conn<S>,
     driver: Driver,
-    tls: Option<TlsTarget>,
+    /// Turned into a rustls configuration only if a handshake happens.
+    tls: Option<TlsPlan>,
     /// Replies are read into this ([`READ_CHUNK`] bytes).
     buf: Vec<u8>,
     /// Streamed bodies are read into this: [`CHUNK`] bytes, allocated
@@ -227,7 +228,7 @@ impl<S: Transport> Session<S> {
 
     fn start(stream: S, host: &str, config: Config, options: &Options) -> Result<Self, Error> {
         let implicit = config.implicit_tls;
-        let tls = options.tls_target(host, &config)?;
+        let tls = options.tls_plan(host, &config)?;
         let write_timeout = config.timeouts.data_block.max(Duration::from_millis(1));
         stream
             .set_write_timeout(Some(write_timeout))
@@ -388,15 +389,19 @@ impl<S: Transport> Session<S> {
     /// Runs the TLS handshake on the plaintext connection; on failure the
     /// core is told, and the session is over.
     fn start_tls(&mut self, stage: Stage) -> Result<(), Error> {
-        let Some(tls) = self.tls.as_ref() else {
-            return Err(self
-                .driver
-                .tls_failed(Error::Config("no TLS configuration".into())));
+        let tls = match self.tls.as_mut().map(TlsPlan::target) {
+            Some(Ok(tls)) => tls,
+            Some(Err(e)) => return Err(self.driver.tls_failed(e)),
+            None => {
+                return Err(self
+                    .driver
+                    .tls_failed(Error::Config("no TLS configuration".into())));
+            }
         };
         let Conn::Plain(sock) = std::mem::replace(&mut self.conn, Conn::Gone) else {
             return Err(smtp_proto::UsageError::NotExpectingTls.into());
         };
-        match handshake(sock, tls, self.driver.handshake_timeout(), stage) {
+        match handshake(sock, &tls, self.driver.handshake_timeout(), stage) {
             Ok(conn) => {
                 self.conn = conn;
                 Ok(())
