@@ -457,19 +457,23 @@ impl Driver {
                 })
                 .collect();
         }
-        // One pass: each outcome of the range goes to its slot, the others
-        // stay.
-        let mut slots: Vec<Option<Outcome>> = Vec::new();
-        slots.resize_with(ids.len(), || None);
+        // One pass: the outcomes of the range are taken (in the order they
+        // arrived, which is nearly always id order), the others stay; the
+        // outcome list keeps its memory.
+        let mut taken = Vec::with_capacity(ids.len());
         let mut kept = Vec::new();
-        for (outcome, seen) in std::mem::take(&mut self.outcomes) {
-            match usize::try_from(outcome.id.0.wrapping_sub(first)) {
-                Ok(at) if at < slots.len() && slots[at].is_none() => slots[at] = Some(outcome),
-                _ => kept.push((outcome, seen)),
+        for (outcome, seen) in self.outcomes.drain(..) {
+            match outcome.id.0.wrapping_sub(first) < ids.len() as u64 {
+                true => taken.push(outcome),
+                false => kept.push((outcome, seen)),
             }
         }
-        self.outcomes = kept;
-        slots.into_iter().flatten().collect()
+        self.outcomes.append(&mut kept);
+        // One outcome per id: in id order, they are in the order of `ids`.
+        if !taken.is_sorted_by_key(|o: &Outcome| o.id) {
+            taken.sort_by_key(|o| o.id);
+        }
+        taken
     }
 
     /// Ends a batch of messages: the outcomes of `ids` in order when the
