@@ -7,6 +7,7 @@
 
 use crate::{
     CHUNK, Driver, Error, Goal, IntoEnvelope, Options, READ_CHUNK, Step, TlsPlan, TlsTarget,
+    body_of,
 };
 use smtp_proto::{Client, Config, Envelope, Event, Outcome, Stage, TransactionId, UsageError};
 use std::future::Future;
@@ -259,7 +260,7 @@ impl<C: AsyncConnection> AsyncSession<C> {
                     },
                 },
                 Step::Body(id) => {
-                    let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
+                    let Some(body) = body_of(bodies, id) else {
                         return Err(UsageError::NotExpectingBody.into());
                     };
                     if let Some(whole) = body.take_in_memory() {

@@ -532,6 +532,18 @@ impl Driver {
     }
 }
 
+/// The body of message `id` among a call's bodies, each given with its id:
+/// found by position when they are in id order, one after the other (as a
+/// batch's are), else searched for.
+pub fn body_of<B>(bodies: &mut [(TransactionId, B)], id: TransactionId) -> Option<&mut B> {
+    let at = bodies
+        .first()
+        .and_then(|(first, _)| usize::try_from(id.0.wrapping_sub(first.0)).ok())
+        .filter(|&at| bodies.get(at).is_some_and(|(i, _)| *i == id))
+        .or_else(|| bodies.iter().position(|(i, _)| *i == id))?;
+    Some(&mut bodies[at].1)
+}
+
 fn is_not_sent(o: &Outcome) -> bool {
     matches!(o.result, Err(TransactionError::NotSent(_)))
 }
@@ -745,6 +757,17 @@ mod tests {
         assert_eq!(ids_of(d.take_outcomes(&[ids[2], ids[0]])), [ids[2], ids[0]]);
         assert_eq!(ids_of(d.take_outcomes(&ids)), [ids[1]]);
         assert!(d.take_outcomes(&ids).is_empty());
+    }
+
+    #[test]
+    fn bodies_are_found_by_position_or_searched_for() {
+        let id = TransactionId;
+        let mut batch = [(id(7), 'a'), (id(8), 'b'), (id(9), 'c')];
+        assert_eq!(body_of(&mut batch, id(9)), Some(&mut 'c'));
+        assert_eq!(body_of(&mut batch, id(6)), None);
+        let mut shuffled = [(id(9), 'c'), (id(7), 'a')];
+        assert_eq!(body_of(&mut shuffled, id(7)), Some(&mut 'a'));
+        assert_eq!(body_of::<char>(&mut [], id(7)), None);
     }
 
     #[test]

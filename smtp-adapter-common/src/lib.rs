@@ -51,7 +51,7 @@ mod options;
 mod pool;
 
 pub use async_session::{AsyncBody, AsyncConnection, AsyncSession, delivered};
-pub use driver::{CHUNK, Clock, Driver, Goal, IntoEnvelope, READ_CHUNK, Step};
+pub use driver::{CHUNK, Clock, Driver, Goal, IntoEnvelope, READ_CHUNK, Step, body_of};
 pub use error::Error;
 pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget};
 pub use pool::{AsyncPool, PoolConfig, PoolRuntime, PoolStats, Shelf, retryable};

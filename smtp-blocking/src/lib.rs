@@ -41,7 +41,7 @@
 #![forbid(unsafe_code)]
 
 use rustls::{ClientConnection, StreamOwned};
-use smtp_adapter_common::{CHUNK, Driver, Goal, READ_CHUNK, Step, TlsPlan, TlsTarget};
+use smtp_adapter_common::{CHUNK, Driver, Goal, READ_CHUNK, Step, TlsPlan, TlsTarget, body_of};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -437,7 +437,7 @@ impl<S: Transport> Session<S> {
                     },
                 },
                 Step::Body(id) => {
-                    let Some((_, body)) = bodies.iter_mut().find(|(i, _)| *i == id) else {
+                    let Some(body) = body_of(bodies, id) else {
                         return Err(smtp_proto::UsageError::NotExpectingBody.into());
                     };
                     match body {
