@@ -56,6 +56,8 @@ echo "| encoder | instructions |"
 echo "| --- | ---: |"
 echo "| ours (BodyEncoder today) | $(per 1000 "$BIN/parse_loop" encode-ours 1k @N@) |"
 echo "| proposal: runs, SWAR search (src/proposal.rs) | $(per 1000 "$BIN/parse_loop" encode-swar 1k @N@) |"
+echo "| proposal: runs, SWAR search inlined into the loop | $(per 1000 "$BIN/parse_loop" encode-swar-inlined 1k @N@) |"
+echo "| proposal: runs, SWAR search kept out of line | $(per 1000 "$BIN/parse_loop" encode-swar-outlined 1k @N@) |"
 echo "| proposal: runs, memchr2 search per line | $(per 1000 "$BIN/parse_loop" encode-memchr2 1k @N@) |"
 echo "| proposal: runs, one memchr2_iter per chunk | $(per 1000 "$BIN/parse_loop" encode-iter 1k @N@) |"
 echo

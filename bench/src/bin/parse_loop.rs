@@ -72,6 +72,20 @@ fn main() {
                 black_box(&out);
             }
         }
+        "encode-swar-inlined" | "encode-swar-outlined" => {
+            let mut out = Vec::with_capacity(4096);
+            for _ in 0..n {
+                out.clear();
+                let mut e = smtp_bench::proposal::RunEncoder::new(true);
+                if a[1] == "encode-swar-inlined" {
+                    smtp_bench::proposal::encode_swar_inlined(&mut e, black_box(input), &mut out).unwrap();
+                } else {
+                    e.encode_with(black_box(input), &mut out, smtp_bench::proposal::find_swar_outlined).unwrap();
+                }
+                e.finish(&mut out);
+                black_box(&out);
+            }
+        }
         "encode-swar" | "encode-memchr2" => {
             let find: smtp_bench::proposal::Find = if a[1] == "encode-swar" {
                 smtp_bench::proposal::find_swar
