@@ -119,6 +119,14 @@ enum Conn<S: Transport> {
     Gone,
 }
 
+/// Whether a socket read timeout already set can serve for `wanted`: not
+/// longer (a deadline would be missed), and not much shorter (an early
+/// timeout only costs another read, as the driver checks the real deadline).
+/// Saves a `setsockopt` per read while the deadline draws near slowly.
+fn timeout_still_fits(set: Option<Duration>, wanted: Duration) -> bool {
+    set.is_some_and(|set| set <= wanted && wanted - set <= wanted / 8)
+}
+
 impl<S: Transport> Conn<S> {
     fn sock(&self) -> Option<&S> {
         match self {
@@ -128,9 +136,20 @@ impl<S: Transport> Conn<S> {
         }
     }
 
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        self.sock()
-            .map_or(Ok(()), |s| s.set_read_timeout(Some(timeout)))?;
+    /// Reads with `timeout`; `set` is the socket's current read timeout,
+    /// kept up to date.
+    fn read(
+        &mut self,
+        buf: &mut [u8],
+        timeout: Duration,
+        set: &mut Option<Duration>,
+    ) -> io::Result<usize> {
+        if !timeout_still_fits(*set, timeout) {
+            *set = None;
+            self.sock()
+                .map_or(Ok(()), |s| s.set_read_timeout(Some(timeout)))?;
+            *set = Some(timeout);
+        }
         match self {
             Conn::Plain(s) => s.read(buf),
             Conn::Tls(t) => t.read(buf),
@@ -184,6 +203,8 @@ pub struct Session<S: Transport = TcpStream> {
     /// Streamed bodies are read into this: [`CHUNK`] bytes, allocated
     /// with the first streamed body (in-memory bodies need none).
     body_buf: Vec<u8>,
+    /// The socket's read timeout as last set (`None`: unknown).
+    read_timeout: Option<Duration>,
 }
 
 /// Where a message's body comes from.
@@ -239,6 +260,7 @@ impl<S: Transport> Session<S> {
             tls,
             buf: vec![0; READ_CHUNK],
             body_buf: Vec::new(),
+            read_timeout: None,
         };
         session.driver.begin()?;
         let opened = match implicit && session.tls.is_some() {
@@ -401,6 +423,8 @@ impl<S: Transport> Session<S> {
         let Conn::Plain(sock) = std::mem::replace(&mut self.conn, Conn::Gone) else {
             return Err(smtp_proto::UsageError::NotExpectingTls.into());
         };
+        // The handshake sets its own read timeouts.
+        self.read_timeout = None;
         match handshake(sock, &tls, self.driver.handshake_timeout(), stage) {
             Ok(conn) => {
                 self.conn = conn;
@@ -426,16 +450,21 @@ impl<S: Transport> Session<S> {
                     .conn
                     .write_all(bytes)
                     .map_err(|e| Error::from_io(e, stage))?,
-                Step::Read(timeout) => match self.conn.read(&mut self.buf, timeout) {
-                    Ok(0) => self.driver.eof(),
-                    Ok(n) => self.driver.input(&self.buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.driver.eof(),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => match Error::from_io(e, stage) {
-                        Error::Timeout(_) => self.driver.timed_out(),
-                        other => return Err(other),
-                    },
-                },
+                Step::Read(timeout) => {
+                    match self
+                        .conn
+                        .read(&mut self.buf, timeout, &mut self.read_timeout)
+                    {
+                        Ok(0) => self.driver.eof(),
+                        Ok(n) => self.driver.input(&self.buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.driver.eof(),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => match Error::from_io(e, stage) {
+                            Error::Timeout(_) => self.driver.timed_out(),
+                            other => return Err(other),
+                        },
+                    }
+                }
                 Step::Body(id) => {
                     let Some(body) = body_of(bodies, id) else {
                         return Err(smtp_proto::UsageError::NotExpectingBody.into());
@@ -503,3 +532,21 @@ pub fn send(
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    use super::timeout_still_fits;
+    use std::time::Duration;
+
+    #[test]
+    fn a_read_timeout_is_reused_only_when_not_longer_and_close() {
+        let ms = Duration::from_millis;
+        assert!(!timeout_still_fits(None, ms(100)));
+        assert!(timeout_still_fits(Some(ms(100)), ms(100)));
+        assert!(timeout_still_fits(Some(ms(95)), ms(100)));
+        // Longer than the deadline allows: must be set again.
+        assert!(!timeout_still_fits(Some(ms(101)), ms(100)));
+        // Much shorter: would wake up far too early, set again.
+        assert!(!timeout_still_fits(Some(ms(50)), ms(100)));
+    }
+}
