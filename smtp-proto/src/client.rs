@@ -524,12 +524,12 @@ impl Client {
     pub(crate) fn write_command(&mut self, cmd: Cmd, line: &[u8]) {
         let start = self.out.len();
         self.out.extend_from_slice(line);
-        self.expect(cmd, start);
+        self.await_reply(cmd, start);
     }
 
     /// Queues the reply for a command just written at `out[start..]`, and
     /// records the command in the transcript.
-    pub(crate) fn expect(&mut self, cmd: Cmd, start: usize) {
+    pub(crate) fn await_reply(&mut self, cmd: Cmd, start: usize) {
         let t = &self.config.timeouts;
         let timeout = match cmd {
             Cmd::Greeting => t.greeting,

@@ -241,7 +241,7 @@ impl Client {
                     .get_or_insert(TransactionError::NoRecipientAccepted);
                 let start = self.out.len();
                 self.out.extend_from_slice(b".\r\n");
-                self.expect(Cmd::DataEnd(id), start);
+                self.await_reply(Cmd::DataEnd(id), start);
                 if let Some(tx) = self.tx_mut(id) {
                     tx.state = TxState::Ending;
                 }
@@ -329,7 +329,7 @@ impl Client {
     fn expect_bdat(&mut self, id: TransactionId, last: bool, start: usize, header_end: usize) {
         // The transcript shows the BDAT line, not the data after it.
         let transcript = core::mem::replace(&mut self.config.transcript, false);
-        self.expect(Cmd::Bdat(id, last), start);
+        self.await_reply(Cmd::Bdat(id, last), start);
         self.config.transcript = transcript;
         if transcript {
             let line = self.out[start..header_end - 2].to_vec();
@@ -353,10 +353,10 @@ impl Client {
             _ => Vec::new(),
         };
         if accepted.is_empty() {
-            self.expect(Cmd::DataEnd(id), start);
+            self.await_reply(Cmd::DataEnd(id), start);
         } else {
             for (n, i) in accepted.into_iter().enumerate() {
-                self.expect(
+                self.await_reply(
                     Cmd::Delivery(id, i),
                     if n == 0 { start } else { self.out.len() },
                 );
@@ -472,7 +472,7 @@ impl Client {
             tx.state = TxState::Started;
             tx.bdat = use_bdat;
         }
-        self.expect(Cmd::Mail(id), start);
+        self.await_reply(Cmd::Mail(id), start);
         if !pipelined {
             return;
         }
@@ -505,7 +505,7 @@ impl Client {
         };
         let no_caps = Capabilities::default();
         command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&no_caps));
-        self.expect(Cmd::Rcpt(id, i), start);
+        self.await_reply(Cmd::Rcpt(id, i), start);
     }
 
     pub(crate) fn send_hello(&mut self) {
