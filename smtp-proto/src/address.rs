@@ -181,10 +181,26 @@ impl Default for ClientName {
 pub struct XText(String);
 
 impl XText {
-    /// Encodes `value`; refuses values whose encoding exceeds 100 octets
-    /// (ENVID's limit, RFC 3461 section 4.4).
+    /// The longest ORCPT value, encoded (RFC 3461 section 4.2: DSN lets the
+    /// RCPT line grow by 500 characters for it).
+    pub const MAX_ORCPT: usize = 500;
+    /// The longest ENVID value, encoded (RFC 3461 section 4.4).
+    pub const MAX_ENVID: usize = 100;
+
+    /// Encodes a value for ORCPT (or any DSN parameter): refuses one whose
+    /// encoding exceeds [`XText::MAX_ORCPT`] octets. An ENVID must also fit
+    /// in [`XText::MAX_ENVID`]: build it with [`XText::envid`].
     pub fn encode(value: &[u8]) -> Result<Self, InvalidInput> {
-        const MAX: usize = 100;
+        Self::encode_within(value, Self::MAX_ORCPT)
+    }
+
+    /// Encodes an ENVID: refuses one whose encoding exceeds
+    /// [`XText::MAX_ENVID`] octets.
+    pub fn envid(value: &[u8]) -> Result<Self, InvalidInput> {
+        Self::encode_within(value, Self::MAX_ENVID)
+    }
+
+    fn encode_within(value: &[u8], max: usize) -> Result<Self, InvalidInput> {
         let mut s = String::new();
         for &b in value {
             if (b'!'..=b'~').contains(&b) && b != b'+' && b != b'=' {
@@ -196,8 +212,8 @@ impl XText {
                 s.push(char::from(HEX[usize::from(b & 15)]));
             }
         }
-        if s.len() > MAX {
-            return Err(InvalidInput::TooLong(MAX));
+        if s.len() > max {
+            return Err(InvalidInput::TooLong(max));
         }
         Ok(XText(s))
     }
@@ -276,6 +292,21 @@ mod tests {
             XText::encode(b"a+b=c d\r").unwrap().as_str(),
             "a+2Bb+3Dc+20d+0D"
         );
-        assert!(XText::encode(&[b'+'; 40]).is_err());
+        // ENVID: 100 octets encoded (40 '+' encode to 120).
+        assert_eq!(
+            XText::envid(&[b'+'; 40]),
+            Err(InvalidInput::TooLong(XText::MAX_ENVID))
+        );
+        assert!(XText::envid(&[b'a'; 100]).is_ok());
+        assert!(XText::envid(&[b'a'; 101]).is_err());
+        // ORCPT: a valid 120-octet recipient fits (RFC 3461 section 4.2
+        // allows 500), up to 500 encoded octets.
+        let long = [b'a'; 120];
+        assert_eq!(XText::encode(&long).unwrap().as_str().len(), 120);
+        assert!(XText::encode(&[b'a'; 500]).is_ok());
+        assert_eq!(
+            XText::encode(&[b'a'; 501]),
+            Err(InvalidInput::TooLong(XText::MAX_ORCPT))
+        );
     }
 }

@@ -15,6 +15,7 @@ use crate::reply::ReplyParser;
 use crate::stage::Stage;
 use crate::time::Instant;
 use alloc::collections::VecDeque;
+use core::time::Duration;
 use alloc::vec::Vec;
 
 /// A command awaiting its reply.
@@ -26,8 +27,16 @@ pub(crate) enum Cmd {
     StartTls,
     /// AUTH PLAIN or XOAUTH2 with an initial response.
     Auth,
+    /// AUTH PLAIN or XOAUTH2 without one (it would make the line longer
+    /// than 512 octets, RFC 4954 section 4): the response follows the 334.
+    AuthStart,
+    /// The response line sent after the 334 to [`Cmd::AuthStart`].
+    AuthResponse,
     /// The empty line answering an XOAUTH2 error challenge.
     AuthAbort,
+    /// `*`: the client gives up a SASL exchange the server wants to go on
+    /// with (RFC 4954 section 4); the server answers 501.
+    AuthCancel,
     AuthLogin,
     AuthLoginUsername,
     AuthLoginPassword,
@@ -49,7 +58,9 @@ impl Cmd {
             Cmd::Greeting => Stage::Init,
             Cmd::Ehlo | Cmd::Helo => Stage::Helo,
             Cmd::StartTls => Stage::StartTls,
-            Cmd::Auth | Cmd::AuthAbort => Stage::Auth,
+            Cmd::Auth | Cmd::AuthStart | Cmd::AuthResponse | Cmd::AuthAbort | Cmd::AuthCancel => {
+                Stage::Auth
+            }
             Cmd::AuthLogin => Stage::AuthLogin,
             Cmd::AuthLoginUsername => Stage::AuthLoginUsername,
             Cmd::AuthLoginPassword => Stage::AuthLoginPassword,
@@ -62,6 +73,22 @@ impl Cmd {
             Cmd::Noop => Stage::Noop,
             Cmd::Quit => Stage::Quit,
         }
+    }
+
+    /// True for the commands RFC 2920 section 3.1 puts last in a pipelined
+    /// group (EHLO, DATA, NOOP, QUIT, and STARTTLS and AUTH, whose replies
+    /// change the session): nothing is written after them until their reply
+    /// has come.
+    pub(crate) fn ends_group(self) -> bool {
+        !matches!(
+            self,
+            Cmd::Mail(_)
+                | Cmd::Rcpt(..)
+                | Cmd::DataEnd(_)
+                | Cmd::Delivery(..)
+                | Cmd::Bdat(..)
+                | Cmd::Rset
+        )
     }
 
     pub(crate) fn tx(self) -> Option<TransactionId> {
@@ -77,10 +104,20 @@ impl Cmd {
     }
 }
 
+/// A command awaiting its reply. Its clock starts when it becomes the
+/// oldest one waiting (when it is written, or when the reply before it
+/// arrives): with pipelining, each command gets its whole timeout (RFC 5321
+/// section 4.5.3.2 times each command, not a group).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Pending {
     pub(crate) cmd: Cmd,
+    pub(crate) timeout: Duration,
+    /// Only meaningful for the oldest pending command.
     pub(crate) deadline: Instant,
+    /// Handed to the caller for transmission. A reply to a command not yet
+    /// handed out cannot be its answer (no server answers what it has not
+    /// received): it is an extra reply, a protocol error.
+    pub(crate) sent: bool,
 }
 
 /// Where the session as a whole is.
@@ -92,6 +129,11 @@ pub(crate) enum Phase {
     TlsHandshake,
     /// Messages may be sent.
     Open,
+    /// The session failed while the server was still listening: QUIT is
+    /// out and its reply awaited (RFC 5321 section 4.1.1.10: the client
+    /// SHOULD wait for it), bounded by the QUIT deadline. Any reply, the
+    /// end of the stream or the deadline ends it.
+    Closing,
     /// Over (after QUIT, or failed).
     Closed,
 }
@@ -127,6 +169,19 @@ pub(crate) struct Tx {
 }
 
 impl Tx {
+    /// Every RCPT has been answered.
+    pub(crate) fn all_answered(&self) -> bool {
+        self.recipients.iter().all(|r| r.rcpt_reply.is_some())
+    }
+
+    /// The failure of a message no recipient accepted (transient when every
+    /// refusal was).
+    pub(crate) fn no_recipient_error(&self) -> crate::error::TransactionError {
+        crate::error::TransactionError::NoRecipientAccepted {
+            transient: crate::transitions::refusals_transient(&self.recipients),
+        }
+    }
+
     /// The message's outcome, with each recipient's address moved in from
     /// the envelope (no copy).
     pub(crate) fn into_outcome(
@@ -150,8 +205,6 @@ impl Tx {
 pub(crate) struct BodyState {
     pub(crate) tx: TransactionId,
     pub(crate) encoder: BodyEncoder,
-    /// The transaction failed while its body was being given: drop the rest.
-    pub(crate) discard: bool,
     pub(crate) octets: u64,
 }
 
@@ -179,6 +232,10 @@ pub struct Client {
     pub(crate) queued: usize,
     /// BDAT chunks awaiting their replies.
     pub(crate) bdat_in_flight: usize,
+    /// The server may hold a mail transaction that nothing written so far
+    /// ends (MAIL went out, and neither the end of data, nor RSET, nor a
+    /// BDAT LAST that was accepted followed): the next MAIL needs RSET first.
+    pub(crate) server_tx_open: bool,
     pub(crate) next_id: u64,
     pub(crate) now: Instant,
 }
@@ -210,7 +267,9 @@ impl Client {
         let mut pending = VecDeque::new();
         pending.push_back(Pending {
             cmd: Cmd::Greeting,
+            timeout: config.timeouts.greeting,
             deadline,
+            sent: true,
         });
         Client {
             parser: ReplyParser::new(config.reply_limits),
@@ -231,6 +290,7 @@ impl Client {
             quit_sent: false,
             queued: 0,
             bdat_in_flight: 0,
+            server_tx_open: false,
             next_id: 1,
             now,
         }
@@ -298,6 +358,10 @@ impl Client {
             input = &input[used..];
             if let Some(reply) = reply {
                 self.record_reply(&reply);
+                if self.pending.front().is_some_and(|p| !p.sent) {
+                    // An answer to a command the server has not been sent.
+                    return self.fail(ErrorKind::Protocol(ProtocolError::UnexpectedBytes));
+                }
                 self.on_reply(reply);
             }
         }
@@ -313,7 +377,7 @@ impl Client {
         if only_quit && self.txs.is_empty() && !self.parser.is_mid_reply() {
             // Servers may close without waiting for us to read their 221.
             self.pending.clear();
-            self.close_cleanly();
+            self.close();
         } else {
             self.fail(ErrorKind::ConnectionClosed);
         }
@@ -330,18 +394,36 @@ impl Client {
     /// Reading the message body failed on the caller's side (a file or
     /// pipe error): the body cannot be completed, so the session ends
     /// without the terminator and the message is reported not sent.
-    pub fn handle_body_error(&mut self, now: Instant) {
+    ///
+    /// Only while a body is being taken (after [`Output::NeedBody`]);
+    /// otherwise [`UsageError::NotExpectingBody`], and nothing changes.
+    pub fn handle_body_error(&mut self, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
+        if self.body.is_none() || self.phase != Phase::Open {
+            return Err(UsageError::NotExpectingBody);
+        }
         let stage = self.stage();
         self.fail_at(stage, ErrorKind::BodySourceFailed);
+        Ok(())
     }
 
     /// The TLS handshake asked for by [`Output::StartTls`] (or the implicit
     /// TLS one before the greeting) failed: the session ends and nothing more
     /// is sent.
-    pub fn handle_tls_failed(&mut self, now: Instant) {
+    ///
+    /// Only while a handshake is due: after [`Output::StartTls`], or with
+    /// [`Config::implicit_tls`] before anything arrived; otherwise
+    /// [`UsageError::NotExpectingTls`], and nothing changes.
+    pub fn handle_tls_failed(&mut self, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
+        let implicit_handshake = self.config.implicit_tls
+            && self.pending.front().is_some_and(|p| p.cmd == Cmd::Greeting)
+            && !self.parser.is_mid_reply();
+        if self.phase != Phase::TlsHandshake && !implicit_handshake {
+            return Err(UsageError::NotExpectingTls);
+        }
         self.fail(ErrorKind::TlsFailed);
+        Ok(())
     }
 
     /// Time has passed: fails the session if the current deadline is past.
@@ -374,11 +456,21 @@ impl Client {
     /// with [`Event::Outcome`].
     pub fn send(&mut self, envelope: Envelope, now: Instant) -> Result<TransactionId, UsageError> {
         self.reclaim(now);
-        if self.phase == Phase::Closed || self.quit_asked {
+        if self.is_ending() || self.quit_asked {
             return Err(UsageError::SessionClosed);
         }
         if envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
+        }
+        if envelope
+            .dsn_envid
+            .as_ref()
+            .is_some_and(|e| e.as_str().len() > crate::address::XText::MAX_ENVID)
+        {
+            // An XText built for ORCPT, too long for ENVID.
+            return Err(UsageError::InvalidInput(
+                crate::address::InvalidInput::TooLong(crate::address::XText::MAX_ENVID),
+            ));
         }
         let id = TransactionId(self.next_id);
         self.next_id += 1;
@@ -390,6 +482,7 @@ impl Client {
                 address: Address::null(),
                 rcpt_reply: None,
                 delivery_reply: None,
+                fate_unknown: false,
             })
             .collect();
         self.queued += 1;
@@ -415,7 +508,7 @@ impl Client {
     /// client normalises line ends and dot-stuffs across chunk boundaries.
     pub fn send_body(&mut self, chunk: &[u8], last: bool, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.phase == Phase::Closed || self.body.is_none() {
+        if self.is_ending() || self.body.is_none() {
             return Err(UsageError::NotExpectingBody);
         }
         self.on_body(chunk, last);
@@ -425,7 +518,7 @@ impl Client {
     /// Ends the session with QUIT once every queued message is done.
     pub fn quit(&mut self, now: Instant) {
         self.reclaim(now);
-        if self.phase != Phase::Closed {
+        if !self.is_ending() {
             self.quit_asked = true;
             self.pump();
         }
@@ -444,7 +537,7 @@ impl Client {
 
     fn simple_command(&mut self, cmd: Cmd, line: &[u8], now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.phase == Phase::Closed || self.quit_asked {
+        if self.is_ending() || self.quit_asked {
             return Err(UsageError::SessionClosed);
         }
         if self.phase != Phase::Open || !self.txs.is_empty() || !self.pending.is_empty() {
@@ -464,13 +557,17 @@ impl Client {
         }
         if !self.out.is_empty() {
             self.out_taken = true;
+            // Everything written so far is on its way.
+            for p in self.pending.iter_mut().rev() {
+                if p.sent {
+                    break;
+                }
+                p.sent = true;
+            }
             return Output::Transmit(&self.out);
         }
-        if let Some(e) = &self.error {
-            return Output::Closed(Err(e.clone()));
-        }
         match self.phase {
-            Phase::Closed => return Output::Closed(Ok(())),
+            Phase::Closed => return Output::Closed(self.error.clone().map_or(Ok(()), Err)),
             Phase::TlsHandshake => return Output::StartTls,
             _ => {}
         }
@@ -481,7 +578,7 @@ impl Client {
             } else {
                 1
             };
-            if in_flight < limit || b.discard {
+            if in_flight < limit {
                 return Output::NeedBody(b.tx);
             }
         }
@@ -515,6 +612,12 @@ impl Client {
         self.txs.iter_mut().find(|t| t.id == id)
     }
 
+    /// True once the session has failed or ended (it may still be waiting
+    /// for the reply to a polite QUIT).
+    pub(crate) fn is_ending(&self) -> bool {
+        matches!(self.phase, Phase::Closing | Phase::Closed)
+    }
+
     /// True when commands may be pipelined on this session.
     pub(crate) fn pipelining(&self) -> bool {
         self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining)
@@ -545,9 +648,13 @@ impl Client {
             Cmd::Quit => self.quit_sent = true,
             _ => {}
         }
+        // The clock of a command behind others starts when the reply before
+        // it arrives (see `Pending`).
         self.pending.push_back(Pending {
             cmd,
+            timeout,
             deadline: self.now + timeout,
+            sent: false,
         });
         if let Some(tx) = cmd.tx().and_then(|id| self.tx_mut(id)) {
             tx.outstanding += 1;
@@ -556,7 +663,9 @@ impl Client {
             let line = &self.out[start..];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);
             let text = match cmd {
-                Cmd::AuthLoginUsername | Cmd::AuthLoginPassword => b"<redacted>".to_vec(),
+                Cmd::AuthLoginUsername | Cmd::AuthLoginPassword | Cmd::AuthResponse => {
+                    b"<redacted>".to_vec()
+                }
                 Cmd::Auth => {
                     let verb_len = line.iter().rposition(|&b| b == b' ').unwrap_or(line.len());
                     [&line[..verb_len], b" <redacted>"].concat()
@@ -592,10 +701,24 @@ impl Client {
         }
     }
 
-    /// Ends the session after QUIT.
-    pub(crate) fn close_cleanly(&mut self) {
+    /// Ends the session after QUIT (the error that made it quit, if one
+    /// did, stays its result).
+    pub(crate) fn close(&mut self) {
         self.phase = Phase::Closed;
-        self.events.push_back(Event::Closed(Ok(())));
+        self.pending.clear();
+        let result = self.error.clone().map_or(Ok(()), Err);
+        self.events.push_back(Event::Closed(result));
+    }
+
+    /// Pops the oldest pending command for the reply that just arrived; the
+    /// next one's clock starts now.
+    pub(crate) fn pop_pending(&mut self) -> Option<Pending> {
+        let popped = self.pending.pop_front()?;
+        let now = self.now;
+        if let Some(next) = self.pending.front_mut() {
+            next.deadline = now + next.timeout;
+        }
+        Some(popped)
     }
 
     /// Starts taking the body of `id`.
@@ -606,7 +729,6 @@ impl Client {
         self.body = Some(BodyState {
             tx: id,
             encoder: BodyEncoder::new(mode),
-            discard: false,
             octets: 0,
         });
     }

@@ -158,10 +158,17 @@ pub enum TransactionError {
     /// MAIL FROM was refused.
     MailRejected(Reply),
     /// No recipient was accepted (see each recipient's reply).
-    NoRecipientAccepted,
+    NoRecipientAccepted {
+        /// Every refusal was a 4yz reply (greylisting, a full mailbox):
+        /// trying again later may succeed.
+        transient: bool,
+    },
     /// Some recipients were refused under
     /// [`RecipientPolicy::AllOrNothing`](crate::RecipientPolicy::AllOrNothing).
-    RecipientsRejected,
+    RecipientsRejected {
+        /// Every refusal was a 4yz reply.
+        transient: bool,
+    },
     /// DATA, or a BDAT chunk, was refused.
     DataRejected(Reply),
     /// The end of data was refused: the message was not accepted.
@@ -184,12 +191,16 @@ pub enum TransactionError {
 }
 
 impl TransactionError {
-    /// True when trying again later may succeed.
+    /// True when trying again later may succeed: every reason the message
+    /// failed is transient (a 4yz reply, or a session that broke for a
+    /// transient reason).
     pub fn is_transient(&self) -> bool {
         match self {
             TransactionError::MailRejected(r)
             | TransactionError::DataRejected(r)
             | TransactionError::MessageRejected(r) => r.class() == ReplyClass::Transient,
+            TransactionError::NoRecipientAccepted { transient }
+            | TransactionError::RecipientsRejected { transient } => *transient,
             TransactionError::NotSent(e) => e.is_transient(),
             _ => false,
         }
@@ -200,8 +211,10 @@ impl fmt::Display for TransactionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TransactionError::MailRejected(r) => write!(f, "sender refused: {r}"),
-            TransactionError::NoRecipientAccepted => f.write_str("no recipient was accepted"),
-            TransactionError::RecipientsRejected => {
+            TransactionError::NoRecipientAccepted { .. } => {
+                f.write_str("no recipient was accepted")
+            }
+            TransactionError::RecipientsRejected { .. } => {
                 f.write_str("some recipients were refused (all or nothing)")
             }
             TransactionError::DataRejected(r) => write!(f, "data refused: {r}"),

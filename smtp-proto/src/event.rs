@@ -107,8 +107,14 @@ impl Outcome {
     /// before its reply came: the server may have accepted the message, so
     /// sending it again risks a duplicate. For every other failure the
     /// message was certainly not accepted, and sending it again is safe.
+    ///
+    /// With LMTP the answer is per recipient: a session that ended midway
+    /// through the delivery replies leaves the message delivered to some
+    /// recipients and unknown for others ([`RecipientResult::fate_unknown`]);
+    /// this is then true too, and only those recipients are at risk.
     pub fn fate_unknown(&self) -> bool {
-        self.end_of_data_sent && matches!(self.result, Err(TransactionError::NotSent(_)))
+        (self.end_of_data_sent && matches!(self.result, Err(TransactionError::NotSent(_))))
+            || self.recipients.iter().any(|r| r.fate_unknown)
     }
 
     /// The recipients the message did not reach.
@@ -127,13 +133,21 @@ pub struct RecipientResult {
     pub rcpt_reply: Option<Reply>,
     /// LMTP only: the delivery reply for this recipient after the data.
     pub delivery_reply: Option<Reply>,
+    /// RCPT TO was accepted and the end of data went out, but the session
+    /// ended before the server's final word for this recipient (with LMTP,
+    /// its delivery reply; with SMTP, the reply to the end of data): the
+    /// message may or may not have reached it, so sending again risks a
+    /// duplicate.
+    pub fate_unknown: bool,
 }
 
 impl RecipientResult {
-    /// True when RCPT TO was accepted (and, with LMTP, delivery succeeded).
+    /// True when the message reached this recipient: RCPT TO was accepted,
+    /// with LMTP delivery succeeded, and its fate is not unknown.
     pub fn accepted(&self) -> bool {
         self.rcpt_reply.as_ref().is_some_and(Reply::is_success)
             && self.delivery_reply.as_ref().is_none_or(Reply::is_success)
+            && !self.fate_unknown
     }
 
     /// The reply that decided this recipient's fate, if any.

@@ -106,7 +106,7 @@
 //!     }
 //! }
 //! assert!(outcomes[0].is_delivered());
-//! assert_eq!(outcomes[1].result, Err(TransactionError::NoRecipientAccepted));
+//! assert_eq!(outcomes[1].result, Err(TransactionError::NoRecipientAccepted { transient: false }));
 //! assert_eq!(outcomes[1].refused().next().unwrap().address.as_str(), "gone@example.org");
 //! assert!(outcomes[2].is_delivered()); // after an RSET, on the same session
 //! ```

@@ -394,10 +394,10 @@ impl ReplyParser {
             used += nl + 1;
             // The same checks in the same order however the line was cut:
             // its length first, then the reply's.
-            if self.line.len() + nl > self.limits.max_line_len + 1 {
+            if self.line.len() + nl > self.limits.max_line_len.saturating_add(1) {
                 return Err(ReplyError::LineTooLong);
             }
-            self.total += self.line.len() + nl + 1;
+            self.total = self.total.saturating_add(self.line.len() + nl + 1);
             if self.total > self.limits.max_reply_bytes {
                 return Err(ReplyError::TooLarge);
             }
@@ -421,8 +421,9 @@ impl ReplyParser {
     }
 
     fn grow_line(&mut self, bytes: &[u8]) -> Result<(), ReplyError> {
-        // +1 leaves room for the CR of a CRLF that arrives split.
-        if self.line.len() + bytes.len() > self.limits.max_line_len + 1 {
+        // +1 leaves room for the CR of a CRLF that arrives split (saturating:
+        // a limit of usize::MAX means no limit, not an overflow).
+        if self.line.len() + bytes.len() > self.limits.max_line_len.saturating_add(1) {
             return Err(ReplyError::LineTooLong);
         }
         self.line.extend_from_slice(bytes);

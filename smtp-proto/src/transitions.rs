@@ -4,13 +4,13 @@
 
 use crate::body::BodyMode;
 use crate::capabilities::{Capabilities, Mechanism};
-use crate::client::{Client, Cmd, Phase, TxState};
+use crate::client::{Client, Cmd, Pending, Phase, Tx, TxState};
 use crate::command;
 use crate::config::{Protocol, RecipientPolicy, TlsPolicy};
 use crate::credentials::Credentials;
 use crate::envelope::{BodyType, Envelope};
 use crate::error::{Error, ErrorKind, ProtocolError, TransactionError};
-use crate::event::{Direction, Event, TransactionId};
+use crate::event::{Direction, Event, RecipientResult, TransactionId};
 use crate::reply::{Reply, ReplyClass};
 use crate::stage::Stage;
 use alloc::vec::Vec;
@@ -18,7 +18,11 @@ use alloc::vec::Vec;
 impl Client {
     /// The transition table: one reply, matched to the oldest pending command.
     pub(crate) fn on_reply(&mut self, reply: Reply) {
-        let Some(pending) = self.pending.pop_front() else {
+        if self.phase == Phase::Closing {
+            // The reply to the polite QUIT (whatever it says) ends the wait.
+            return self.close();
+        }
+        let Some(pending) = self.pop_pending() else {
             // Unsolicited: only a server closing the session may speak unasked.
             return match reply.code().value() {
                 421 | 221 => self.fail(ErrorKind::Rejected(reply)),
@@ -27,7 +31,9 @@ impl Client {
         };
         let cmd = pending.cmd;
         if reply.code().value() == 421 && cmd != Cmd::Quit {
-            // Service closing: the session is over whatever was asked.
+            // Service closing: the session is over whatever was asked, but
+            // what the 421 answers keeps it as its reply.
+            self.record_closing_reply(cmd, &reply);
             self.pending.push_front(pending);
             return self.fail(ErrorKind::Rejected(reply));
         }
@@ -70,37 +76,57 @@ impl Client {
                 self.starttls_refused = true;
                 self.after_hello();
             }
-            Cmd::Auth | Cmd::AuthLoginPassword if code == 235 => {
+            Cmd::Auth | Cmd::AuthResponse | Cmd::AuthLoginPassword if code == 235 => {
                 self.events.push_back(Event::Authenticated);
                 self.open();
             }
-            Cmd::Auth if code == 334 && self.auth_mechanism() == Some(Mechanism::XOAuth2) => {
+            Cmd::Auth | Cmd::AuthResponse
+                if code == 334 && self.auth_mechanism() == Some(Mechanism::XOAuth2) =>
+            {
                 // An XOAUTH2 error challenge: answer empty to get the final reply.
                 self.write_command(Cmd::AuthAbort, b"\r\n");
             }
+            Cmd::AuthStart if code == 334 => {
+                let mut line = Vec::new();
+                if let Some(response) = self.initial_response() {
+                    command::base64_line(&mut line, b"", &response);
+                }
+                self.write_command(Cmd::AuthResponse, &line);
+            }
             Cmd::AuthLogin if code == 334 => self.send_login_step(Cmd::AuthLoginUsername),
             Cmd::AuthLoginUsername if code == 334 => self.send_login_step(Cmd::AuthLoginPassword),
+            Cmd::Auth | Cmd::AuthResponse | Cmd::AuthAbort | Cmd::AuthLoginPassword
+                if code == 334 =>
+            {
+                // A challenge the client has no answer to: cancel the exchange
+                // with `*` (RFC 4954 section 4) rather than leave it open (a
+                // QUIT now would be read as the answer).
+                self.write_command(Cmd::AuthCancel, b"*\r\n");
+            }
             Cmd::Greeting
             | Cmd::Ehlo
             | Cmd::Helo
             | Cmd::StartTls
             | Cmd::Auth
+            | Cmd::AuthStart
+            | Cmd::AuthResponse
             | Cmd::AuthAbort
+            | Cmd::AuthCancel
             | Cmd::AuthLogin
             | Cmd::AuthLoginUsername
             | Cmd::AuthLoginPassword => {
                 let stage = cmd.stage();
-                let kind = match cmd {
-                    Cmd::Auth
-                    | Cmd::AuthAbort
-                    | Cmd::AuthLogin
-                    | Cmd::AuthLoginUsername
-                    | Cmd::AuthLoginPassword
-                        if reply.class() != ReplyClass::Transient =>
-                    {
-                        ErrorKind::AuthFailed(reply)
-                    }
-                    _ => ErrorKind::Rejected(reply),
+                let is_auth = !matches!(
+                    cmd,
+                    Cmd::Greeting | Cmd::Ehlo | Cmd::Helo | Cmd::StartTls
+                );
+                // A cancelled exchange failed whatever the server answers.
+                let kind = if is_auth
+                    && (reply.class() != ReplyClass::Transient || cmd == Cmd::AuthCancel)
+                {
+                    ErrorKind::AuthFailed(reply)
+                } else {
+                    ErrorKind::Rejected(reply)
                 };
                 return self.fail_at(stage, kind);
             }
@@ -109,6 +135,8 @@ impl Client {
             Cmd::Data(id) => self.on_data_reply(id, reply),
             Cmd::DataEnd(id) => {
                 if let Some(tx) = self.tx_mut(id) {
+                    // Whatever the reply, the end of data ends the server's
+                    // transaction (RFC 5321 section 4.1.1.4).
                     tx.ended = true;
                     if tx.failure.is_none() {
                         if ok {
@@ -125,8 +153,18 @@ impl Client {
                     if ok && tx.final_reply.is_none() {
                         tx.final_reply = Some(reply.clone());
                     }
-                    if !ok && tx.failure.is_none() {
-                        // Stays the verdict only if no recipient gets the message.
+                    // Stays the verdict only if no recipient gets the
+                    // message; a permanent refusal outweighs a transient one
+                    // (the message is transient only if every reason is).
+                    let outweighs = match &tx.failure {
+                        None => true,
+                        Some(TransactionError::MessageRejected(r)) => {
+                            r.class() == ReplyClass::Transient
+                                && reply.class() == ReplyClass::Permanent
+                        }
+                        Some(_) => false,
+                    };
+                    if !ok && outweighs {
                         tx.failure = Some(TransactionError::MessageRejected(reply.clone()));
                     }
                     if let Some(r) = tx.recipients.get_mut(i) {
@@ -136,45 +174,96 @@ impl Client {
             }
             Cmd::Bdat(id, last) => {
                 self.bdat_in_flight = self.bdat_in_flight.saturating_sub(1);
+                let latest = self.is_latest_started(id);
                 if let Some(tx) = self.tx_mut(id) {
-                    tx.ended |= last;
                     if !ok && tx.failure.is_none() {
-                        tx.failure = Some(
-                            if tx.accepted == 0
-                                && tx.recipients.iter().all(|r| r.rcpt_reply.is_some())
-                            {
-                                TransactionError::NoRecipientAccepted
-                            } else if last {
-                                TransactionError::MessageRejected(reply)
-                            } else {
-                                TransactionError::DataRejected(reply)
-                            },
-                        );
+                        tx.failure = Some(if tx.accepted == 0 && tx.all_answered() {
+                            tx.no_recipient_error()
+                        } else if last {
+                            TransactionError::MessageRejected(reply)
+                        } else {
+                            TransactionError::DataRejected(reply)
+                        });
                     } else if ok && last && tx.failure.is_none() {
+                        // Only an accepted BDAT LAST surely ends the server's
+                        // transaction: after a refused chunk its state is
+                        // not defined (RFC 3030 section 2), so RSET follows.
+                        tx.ended = true;
                         tx.final_reply = Some(reply);
-                    }
-                }
-                if !ok {
-                    if let Some(b) = self.body.as_mut().filter(|b| b.tx == id) {
-                        b.discard = true;
+                        if latest {
+                            self.server_tx_open = false;
+                        }
                     }
                 }
             }
             Cmd::Rset | Cmd::Noop if ok => {}
             Cmd::Rset | Cmd::Noop => return self.fail_at(cmd.stage(), ErrorKind::Rejected(reply)),
-            Cmd::Quit => {
-                self.pending.clear();
-                self.close_cleanly();
-                return;
-            }
+            Cmd::Quit => return self.close(),
         }
         if let Some(id) = cmd.tx() {
             if let Some(tx) = self.tx_mut(id) {
                 tx.outstanding = tx.outstanding.saturating_sub(1);
             }
+            // A transaction that can no longer succeed takes no more body.
+            if self.tx(id).is_some_and(|t| t.failure.is_some()) {
+                self.abandon_body(id);
+            }
             self.settle(id);
         }
         self.pump();
+    }
+
+    /// A 421 that answers a command of a message is that command's reply:
+    /// a refused recipient (RCPT, or with LMTP its delivery), or a refused
+    /// message (the end of data).
+    ///
+    /// Why a 421 to the end of data is a definite refusal and not "fate
+    /// unknown": it is a 4yz reply to the end of data, and RFC 5321 section
+    /// 4.2.5 says that after one the server "MUST NOT make a subsequent
+    /// attempt to deliver that message" (the client keeps responsibility
+    /// for it). Only a reply that never came leaves the fate unknown.
+    fn record_closing_reply(&mut self, cmd: Cmd, reply: &Reply) {
+        let Some(tx) = cmd.tx().and_then(|id| self.tx_mut(id)) else {
+            return;
+        };
+        match cmd {
+            Cmd::Rcpt(_, i) => {
+                if let Some(r) = tx.recipients.get_mut(i) {
+                    r.rcpt_reply = Some(reply.clone());
+                }
+            }
+            Cmd::Delivery(_, i) => {
+                if let Some(r) = tx.recipients.get_mut(i) {
+                    r.delivery_reply = Some(reply.clone());
+                }
+            }
+            Cmd::DataEnd(_) | Cmd::Bdat(_, true) if tx.failure.is_none() => {
+                tx.ended = true;
+                tx.failure = Some(TransactionError::MessageRejected(reply.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    /// True when `id` is the message started last (no MAIL went out after
+    /// its own).
+    fn is_latest_started(&self, id: TransactionId) -> bool {
+        let started = self.txs.len() - self.queued;
+        started > 0 && self.txs.get(started - 1).is_some_and(|t| t.id == id)
+    }
+
+    /// Stops taking the body of a message that can no longer succeed (every
+    /// recipient refused, a chunk refused): no more BDAT goes out for it, and
+    /// the caller is not asked for the rest. Chunks already sent are still
+    /// answered (RFC 3030 section 2: the server discards them).
+    fn abandon_body(&mut self, id: TransactionId) {
+        if self.body.as_ref().is_none_or(|b| b.tx != id) {
+            return;
+        }
+        self.body = None;
+        if let Some(tx) = self.tx_mut(id) {
+            tx.state = TxState::Ending;
+        }
     }
 
     fn on_mail_reply(&mut self, id: TransactionId, reply: Reply) {
@@ -206,7 +295,8 @@ impl Client {
         }
         let last = i + 1 == tx.recipients.len();
         if all_or_nothing && !ok {
-            tx.failure = Some(TransactionError::RecipientsRejected);
+            // Whether it is transient is known once every reply is in.
+            tx.failure = Some(TransactionError::RecipientsRejected { transient: true });
             return;
         }
         if !last {
@@ -216,7 +306,7 @@ impl Client {
             return;
         }
         if tx.accepted == 0 {
-            tx.failure = Some(TransactionError::NoRecipientAccepted);
+            tx.failure = Some(tx.no_recipient_error());
             return;
         }
         // With all recipients known: DATA (or the body) goes now, unless it
@@ -237,11 +327,12 @@ impl Client {
             if tx.failure.is_some() || tx.accepted == 0 {
                 // RFC 2920 section 3.1: no recipient, yet DATA went through:
                 // end the empty message at once; it is reported failed.
-                tx.failure
-                    .get_or_insert(TransactionError::NoRecipientAccepted);
+                let none = tx.no_recipient_error();
+                tx.failure.get_or_insert(none);
                 let start = self.out.len();
                 self.out.extend_from_slice(b".\r\n");
                 self.await_reply(Cmd::DataEnd(id), start);
+                self.server_tx_open = false;
                 if let Some(tx) = self.tx_mut(id) {
                     tx.state = TxState::Ending;
                 }
@@ -250,9 +341,8 @@ impl Client {
             }
             return;
         }
-        let all_answered = tx.recipients.iter().all(|r| r.rcpt_reply.is_some());
-        let failure = if tx.accepted == 0 && all_answered {
-            TransactionError::NoRecipientAccepted
+        let failure = if tx.accepted == 0 && tx.all_answered() {
+            tx.no_recipient_error()
         } else {
             TransactionError::DataRejected(reply)
         };
@@ -268,39 +358,37 @@ impl Client {
         // The transcript reports the message's size as given, before
         // stuffing and without the terminator.
         body.octets += chunk.len() as u64;
-        if !body.discard {
-            let mode = body.encoder.mode();
-            let result = if mode == BodyMode::Data {
-                let r = body.encoder.encode(chunk, &mut self.out);
-                if last {
-                    body.encoder.finish(&mut self.out);
-                }
-                r
-            } else {
-                self.scratch.clear();
-                let r = body.encoder.encode(chunk, &mut self.scratch);
-                if last {
-                    body.encoder.finish(&mut self.scratch);
-                }
-                if r.is_ok() && (last || !self.scratch.is_empty()) {
-                    let start = self.out.len();
-                    command::bdat(&mut self.out, self.scratch.len(), last);
-                    let header_end = self.out.len();
-                    self.out.extend_from_slice(&self.scratch);
-                    self.expect_bdat(id, last, start, header_end);
-                }
-                r
-            };
-            if let Err(e) = result {
-                // Part of the body may be out: the only safe end is to drop
-                // the connection, so the server discards the message.
-                let stage = if mode == BodyMode::Data {
-                    Stage::SendData
-                } else {
-                    Stage::Bdat
-                };
-                return self.fail_at(stage, ErrorKind::Body(e));
+        let mode = body.encoder.mode();
+        let result = if mode == BodyMode::Data {
+            let r = body.encoder.encode(chunk, &mut self.out);
+            if last {
+                body.encoder.finish(&mut self.out);
             }
+            r
+        } else {
+            self.scratch.clear();
+            let r = body.encoder.encode(chunk, &mut self.scratch);
+            if last {
+                body.encoder.finish(&mut self.scratch);
+            }
+            if r.is_ok() && (last || !self.scratch.is_empty()) {
+                let start = self.out.len();
+                command::bdat(&mut self.out, self.scratch.len(), last);
+                let header_end = self.out.len();
+                self.out.extend_from_slice(&self.scratch);
+                self.expect_bdat(id, last, start, header_end);
+            }
+            r
+        };
+        if let Err(e) = result {
+            // Part of the body may be out: the only safe end is to drop
+            // the connection, so the server discards the message.
+            let stage = if mode == BodyMode::Data {
+                Stage::SendData
+            } else {
+                Stage::Bdat
+            };
+            return self.fail_at(stage, ErrorKind::Body(e));
         }
         if !last {
             self.body = Some(body);
@@ -315,12 +403,13 @@ impl Client {
             };
             self.transcript(stage, Direction::Client, text);
         }
-        if body.encoder.mode() == BodyMode::Data && !body.discard {
+        if body.encoder.mode() == BodyMode::Data {
             self.expect_data_end(id);
+            self.server_tx_open = false;
         }
         if let Some(tx) = self.tx_mut(id) {
             tx.state = TxState::Ending;
-            tx.end_sent |= !body.discard;
+            tx.end_sent = true;
         }
         self.settle(id);
         self.pump();
@@ -389,18 +478,20 @@ impl Client {
             {
                 Ok(reply)
             }
+            (Some(TransactionError::RecipientsRejected { .. }), _) => {
+                Err(TransactionError::RecipientsRejected {
+                    transient: refusals_transient(&tx.recipients),
+                })
+            }
             (Some(e), _) => Err(e),
-            (None, None) => Err(TransactionError::NoRecipientAccepted),
+            (None, None) => Err(tx.no_recipient_error()),
         };
-        // Started messages come first in `txs`, queued ones last.
+        // Started messages come first in `txs`, queued ones last. When a
+        // later one has started, the RSET its MAIL needed went before it
+        // (see `pump`).
         let later_started = self.txs.len() > self.queued;
-        if result.is_err()
-            && !tx.ended
-            && !later_started
-            && !self.quit_sent
-            && self.phase == Phase::Open
-        {
-            self.write_command(Cmd::Rset, b"RSET\r\n");
+        if result.is_err() && !tx.ended && !later_started {
+            self.reset_if_needed();
         }
         self.events
             .push_back(Event::Outcome(tx.into_outcome(result)));
@@ -421,23 +512,43 @@ impl Client {
                     .is_some_and(|t| matches!(t.state, TxState::Started | TxState::Body))
         };
         while self.queued > 0 {
-            if last_started_busy(self) || (!self.pipelining() && !self.pending.is_empty()) {
+            if last_started_busy(self) || !self.may_write_command() {
                 break;
             }
             let Some(id) = self.txs.get(self.txs.len() - self.queued).map(|t| t.id) else {
                 break;
             };
+            // A MAIL written while an earlier transaction may still be open
+            // on the server (a BDAT message whose replies are not all in:
+            // if one turns out a refusal, RFC 3030 leaves the server's state
+            // undefined) is preceded by RSET, so it can never meet "nested
+            // MAIL command". RSET may stand anywhere in a group (RFC 2920).
+            self.reset_if_needed();
             self.start_transaction(id);
         }
         // Every message has had its body sent (QUIT may follow the last end
         // of data in the same write when pipelining).
         let done = self.queued == 0 && !last_started_busy(self) && self.body.is_none();
-        if self.quit_asked
-            && done
-            && !self.quit_sent
-            && (self.pipelining() || self.pending.is_empty())
-        {
+        if self.quit_asked && done && !self.quit_sent && self.may_write_command() {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
+        }
+    }
+
+    /// True when a command may be written now: nothing awaits a reply, or
+    /// the server pipelines and what was written last does not end a group
+    /// (RFC 2920 section 3.1: NOOP, DATA, EHLO, ... come last in one).
+    fn may_write_command(&self) -> bool {
+        match self.pending.back() {
+            None => true,
+            Some(p) => self.pipelining() && !p.cmd.ends_group(),
+        }
+    }
+
+    /// Writes RSET if the server may hold a transaction nothing has ended.
+    fn reset_if_needed(&mut self) {
+        if self.server_tx_open && !self.quit_sent && self.phase == Phase::Open {
+            self.write_command(Cmd::Rset, b"RSET\r\n");
+            self.server_tx_open = false;
         }
     }
 
@@ -473,6 +584,7 @@ impl Client {
             tx.bdat = use_bdat;
         }
         self.await_reply(Cmd::Mail(id), start);
+        self.server_tx_open = true;
         if !pipelined {
             return;
         }
@@ -539,22 +651,32 @@ impl Client {
         let Some(mechanism) = self.auth_mechanism() else {
             return self.fail_at(Stage::Helo, ErrorKind::AuthUnavailable);
         };
+        let verb: &[u8] = match mechanism {
+            Mechanism::Plain => b"AUTH PLAIN",
+            Mechanism::XOAuth2 => b"AUTH XOAUTH2",
+            Mechanism::Login => return self.write_command(Cmd::AuthLogin, b"AUTH LOGIN\r\n"),
+        };
         let mut line = Vec::new();
-        match mechanism {
-            Mechanism::Plain => {
-                command::base64_line(&mut line, b"AUTH PLAIN ", &command::plain_response(&creds));
-                self.write_command(Cmd::Auth, &line);
-            }
-            Mechanism::XOAuth2 => {
-                command::base64_line(
-                    &mut line,
-                    b"AUTH XOAUTH2 ",
-                    &command::xoauth2_response(&creds),
-                );
-                self.write_command(Cmd::Auth, &line);
-            }
-            Mechanism::Login => self.write_command(Cmd::AuthLogin, b"AUTH LOGIN\r\n"),
+        line.extend_from_slice(verb);
+        line.push(b' ');
+        command::base64_line(&mut line, b"", &initial_response(mechanism, &creds));
+        if line.len() <= MAX_COMMAND_LINE {
+            self.write_command(Cmd::Auth, &line);
+        } else {
+            // RFC 4954 section 4: the client MUST NOT use an initial response
+            // that makes the line exceed 512 octets; it answers the 334
+            // instead (such response lines may be up to 12,288 octets).
+            line.clear();
+            line.extend_from_slice(verb);
+            line.extend_from_slice(b"\r\n");
+            self.write_command(Cmd::AuthStart, &line);
         }
+    }
+
+    /// The response of the mechanism in use (PLAIN or XOAUTH2), unencoded.
+    fn initial_response(&self) -> Option<Vec<u8>> {
+        let creds = self.config.credentials.as_ref()?;
+        Some(initial_response(self.auth_mechanism()?, creds))
     }
 
     /// The mechanism to use: the caller's choice if the server offers it,
@@ -605,8 +727,13 @@ impl Client {
     /// Ends the session: every message not yet accepted is reported not
     /// sent. The error is sticky.
     pub(crate) fn fail_at(&mut self, stage: Stage, kind: ErrorKind) {
-        if self.phase == Phase::Closed {
-            return;
+        match self.phase {
+            Phase::Closed => return,
+            // Waiting for the reply to a polite QUIT: whatever went wrong
+            // now (a deadline, the end of the stream) ends the wait; the
+            // error that made the client quit stays the session's.
+            Phase::Closing => return self.close(),
+            _ => {}
         }
         // A server that is still listening gets a QUIT, sent without
         // waiting for its reply; one that broke the protocol or closed gets
@@ -618,29 +745,111 @@ impl Client {
                 | ErrorKind::AuthUnavailable
                 | ErrorKind::AuthFailed(_)
         ) || matches!(&kind, ErrorKind::Rejected(r) if r.code().value() != 421 && r.code().value() != 221);
-        // ...unless it was sent already (pipelined after the last command).
-        let polite = polite && !self.quit_sent;
         let error = Error::new(stage, kind);
+        // Nothing written but not yet handed out goes.
         self.out.clear();
         self.out_taken = false;
-        if polite {
-            self.out.extend_from_slice(b"QUIT\r\n");
-            if self.config.transcript {
-                self.transcript(Stage::Quit, Direction::Client, b"QUIT".to_vec());
-            }
-        }
+        // A QUIT already on its way (pipelined after the last command) is
+        // the one whose reply is awaited.
+        let quit_on_its_way = self
+            .pending
+            .iter()
+            .any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
         self.bdat_in_flight = 0;
         self.queued = 0;
         self.body = None;
-        self.phase = Phase::Closed;
-        for tx in core::mem::take(&mut self.txs) {
-            let result = Err(TransactionError::NotSent(error.clone()));
+        let lmtp = self.config.protocol == Protocol::Lmtp;
+        for mut tx in core::mem::take(&mut self.txs) {
+            let result = result_when_session_ends(&mut tx, lmtp, &error);
             self.events
                 .push_back(Event::Outcome(tx.into_outcome(result)));
         }
-        self.events.push_back(Event::Closed(Err(error.clone())));
         self.error = Some(error);
+        if !polite {
+            return self.close();
+        }
+        // The server is still listening: QUIT, and wait for its reply.
+        self.phase = Phase::Closing;
+        if quit_on_its_way {
+            self.pending.push_back(Pending {
+                cmd: Cmd::Quit,
+                timeout: self.config.timeouts.command,
+                deadline: self.now + self.config.timeouts.command,
+                sent: true,
+            });
+        } else {
+            self.write_command(Cmd::Quit, b"QUIT\r\n");
+        }
+    }
+}
+
+/// The longest command line, CRLF included (RFC 5321 section 4.5.3.1.4).
+const MAX_COMMAND_LINE: usize = 512;
+
+/// The unencoded SASL response of PLAIN or XOAUTH2 (LOGIN has none).
+fn initial_response(mechanism: Mechanism, creds: &Credentials) -> Vec<u8> {
+    match mechanism {
+        Mechanism::XOAuth2 => command::xoauth2_response(creds),
+        _ => command::plain_response(creds),
+    }
+}
+
+/// True when every refused recipient was refused with a 4yz reply (a
+/// greylisting server, a full mailbox): the message may go through later.
+pub(crate) fn refusals_transient(recipients: &[RecipientResult]) -> bool {
+    let mut refusals = recipients
+        .iter()
+        .filter_map(|r| r.rcpt_reply.as_ref())
+        .filter(|r| !r.is_success())
+        .peekable();
+    refusals.peek().is_some() && refusals.all(|r| r.class() == ReplyClass::Transient)
+}
+
+/// What a message that is still in flight when the session ends is told.
+///
+/// - With LMTP, once the end of data went out, each recipient stands on
+///   its own: one with a delivery reply has its answer (a 421 included,
+///   see `record_closing_reply`), one without may or may not have the
+///   message ([`RecipientResult::fate_unknown`]). If any recipient got it,
+///   the message is delivered (to those).
+/// - A message whose end of data was answered (a 421) was refused.
+/// - Anything else was not sent, or (its end of data out, no reply) may
+///   have been accepted: [`Outcome::fate_unknown`].
+fn result_when_session_ends(
+    tx: &mut Tx,
+    lmtp: bool,
+    error: &Error,
+) -> Result<Reply, TransactionError> {
+    if tx.end_sent {
+        // No final word: with SMTP no reply to the end of data, with LMTP
+        // no delivery reply for this recipient.
+        let ended = tx.ended;
+        for r in &mut tx.recipients {
+            let accepted = r.rcpt_reply.as_ref().is_some_and(Reply::is_success);
+            let unanswered = if lmtp {
+                r.delivery_reply.is_none()
+            } else {
+                !ended
+            };
+            r.fate_unknown = accepted && unanswered;
+        }
+    }
+    if lmtp && tx.end_sent {
+        let delivered = tx
+            .recipients
+            .iter()
+            .filter_map(|r| r.delivery_reply.as_ref())
+            .find(|d| d.is_success());
+        if let Some(reply) = delivered {
+            return Ok(reply.clone());
+        }
+    }
+    match tx.failure.take() {
+        Some(TransactionError::MessageRejected(r)) if tx.ended => {
+            Err(TransactionError::MessageRejected(r))
+        }
+        _ => Err(TransactionError::NotSent(error.clone())),
     }
 }
 

@@ -170,7 +170,7 @@ fn debug_output_never_shows_credentials() {
     use smtp_proto::Credentials;
     let now = Instant::ZERO;
     let config = Config {
-        credentials: Some(Credentials::password("me@example.org", "hunter2-pw")),
+        credentials: Some(Credentials::password("me@example.org", "hunter2-pw").unwrap()),
         implicit_tls: true,
         ..Config::default()
     };

@@ -232,9 +232,9 @@ impl Scenario {
                 "credentials" | "oauth" => {
                     let (u, p) = v.split_once(':').unwrap();
                     c.credentials = Some(if k == "oauth" {
-                        Credentials::oauth2(u, p)
+                        Credentials::oauth2(u, p).unwrap()
                     } else {
-                        Credentials::password(u, p)
+                        Credentials::password(u, p).unwrap()
                     });
                     self.secrets.push(p.to_string());
                     for blob in [p.to_string(), format!("\0{u}\0{p}")] {
@@ -702,8 +702,8 @@ fn client_uses_bdat(client: &Client) -> bool {
 pub fn tx_error_name(e: &TransactionError) -> String {
     match e {
         TransactionError::MailRejected(r) => format!("MailRejected {}", r.code()),
-        TransactionError::NoRecipientAccepted => "NoRecipientAccepted".into(),
-        TransactionError::RecipientsRejected => "RecipientsRejected".into(),
+        TransactionError::NoRecipientAccepted { .. } => "NoRecipientAccepted".into(),
+        TransactionError::RecipientsRejected { .. } => "RecipientsRejected".into(),
         TransactionError::DataRejected(r) => format!("DataRejected {}", r.code()),
         TransactionError::MessageRejected(r) => format!("MessageRejected {}", r.code()),
         TransactionError::TooLarge { .. } => "TooLarge".into(),
