@@ -32,7 +32,9 @@ pub fn target() -> (String, u16) {
 pub fn config() -> Config {
     let mut config = Config::default();
     if let (Ok(user), Ok(password)) = (std::env::var("SMTP_USER"), std::env::var("SMTP_PASSWORD")) {
-        config.credentials = Some(Credentials::password(user, password));
+        let credentials = Credentials::password(user, password)
+            .unwrap_or_else(|e| panic!("SMTP_USER or SMTP_PASSWORD: {e}"));
+        config.credentials = Some(credentials);
     }
     let timeout = std::env::var("SMTP_TIMEOUT_SECS")
         .ok()

@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let config = Config {
         client_name: ClientName::new("client.example.org").unwrap(),
         tls: Some(TlsPolicy::Required),
-        credentials: Some(Credentials::password(USER, PASSWORD)),
+        credentials: Some(Credentials::password(USER, PASSWORD).unwrap()),
         allow_plaintext_auth: false,
         transcript: true,
         ..Config::default()

@@ -163,8 +163,8 @@ fn msg(spec: &MsgSpec) -> Msg {
 
 fn config(c: &Cfg) -> Config {
     let credentials = match c.creds % 3 {
-        1 => Some(Credentials::password(USER, PASSWORD)),
-        2 => Some(Credentials::oauth2(USER, TOKEN)),
+        1 => Some(Credentials::password(USER, PASSWORD).unwrap()),
+        2 => Some(Credentials::oauth2(USER, TOKEN).unwrap()),
         _ => None,
     };
     Config {

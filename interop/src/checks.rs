@@ -115,7 +115,7 @@ impl Connect {
             ..Config::default()
         };
         if let Some(mech) = self.auth {
-            config.credentials = Some(Credentials::password(TEST_USER, TEST_PASSWORD));
+            config.credentials = Some(Credentials::password(TEST_USER, TEST_PASSWORD).unwrap());
             config.mechanism = Some(mech);
         }
         let mut options = Options::new(config)

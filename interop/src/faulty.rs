@@ -355,7 +355,7 @@ fn expect(
         "greylist" => {
             ok(
                 outcome.is_some_and(|o| {
-                    matches!(o.result, Err(TransactionError::NoRecipientAccepted))
+                    matches!(o.result, Err(TransactionError::NoRecipientAccepted { .. }))
                         && o.recipients
                             .iter()
                             .all(|r| r.reply().is_some_and(|x| x.code().value() == 450))
@@ -437,7 +437,7 @@ fn expect(
                 ),
                 "rcpt" => ok(
                     outcome.is_some_and(|o| {
-                        matches!(o.result, Err(TransactionError::NoRecipientAccepted))
+                        matches!(o.result, Err(TransactionError::NoRecipientAccepted { .. }))
                             && o.recipients.iter().all(|r| r.reply().is_some_and(|x| x.code().value() == code))
                     }),
                     &format!("NoRecipientAccepted, each recipient {code}"),

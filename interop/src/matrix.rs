@@ -261,7 +261,8 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
         ..Connect::default()
     }
     .options(Some(server.certs));
-    options.config.credentials = Some(smtp_proto::Credentials::password(crate::TEST_USER, "wrong"));
+    options.config.credentials =
+        Some(smtp_proto::Credentials::password(crate::TEST_USER, "wrong").unwrap());
     match adapter.connect(HOST, server.tls_port, &options) {
         Err(Error::Smtp(e)) if matches!(e.kind(), ErrorKind::AuthFailed(r) if r.code().value() == 535) =>
             {}
@@ -540,13 +541,13 @@ pub fn sink_rejections(adapter: &dyn Adapter) {
         (
             "rcpt-5xx",
             &["-f", "RCPT"],
-            |e| matches!(e, TransactionError::NoRecipientAccepted),
+            |e| matches!(e, TransactionError::NoRecipientAccepted { .. }),
             Some(500),
         ),
         (
             "rcpt-4xx",
             &["-r", "RCPT"],
-            |e| matches!(e, TransactionError::NoRecipientAccepted),
+            |e| matches!(e, TransactionError::NoRecipientAccepted { .. }),
             Some(450),
         ),
         (

@@ -343,7 +343,11 @@ impl Driver {
     /// says why) is returned to be reported.
     pub fn tls_failed(&mut self, error: Error) -> Error {
         let now = self.tick();
-        self.client.handle_tls_failed(now);
+        if self.client.handle_tls_failed(now).is_err() {
+            // No handshake was due (the TLS plan failed before one): the
+            // connection is given up all the same.
+            self.client.handle_transport_error(now);
+        }
         error
     }
 
@@ -374,7 +378,11 @@ impl Driver {
         }
         if matches!(error, Error::Body(_)) {
             let now = self.tick();
-            self.client.handle_body_error(now);
+            if self.client.handle_body_error(now).is_err() {
+                // The core no longer wanted that body: end the session all the
+                // same, since part of it may be out.
+                self.client.handle_transport_error(now);
+            }
         } else {
             let now = self.tick();
             self.client.handle_transport_error(now);

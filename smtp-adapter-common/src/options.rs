@@ -23,11 +23,12 @@ pub const SUBMISSIONS_PORT: u16 = 465;
 /// use std::time::Duration;
 ///
 /// let mut config = Config::default();
-/// config.credentials = Some(Credentials::password("me", "secret"));
+/// config.credentials = Some(Credentials::password("me", "secret")?);
 /// config.timeouts = Timeouts::uniform(Duration::from_secs(60));
 /// let options = Options::new(config).connect_timeout(Duration::from_secs(10));
 /// assert!(options.is_implicit_tls(465));
 /// assert!(!options.is_implicit_tls(587));
+/// # Ok::<(), smtp_proto::InvalidInput>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -5,7 +5,7 @@
 //! use smtp_blocking::{Address, Config, Credentials, Envelope, Options};
 //!
 //! let mut config = Config::default();
-//! config.credentials = Some(Credentials::password("alice", "app-password"));
+//! config.credentials = Some(Credentials::password("alice", "app-password")?);
 //! let options = Options::new(config); // STARTTLS required, since credentials are given
 //!
 //! let envelope = Envelope::new(

@@ -158,6 +158,62 @@ impl BodyEncoder {
     }
 }
 
+/// A message's size as SIZE declares it (RFC 1870 section 5: the octets
+/// sent, CRLF pairs included, but not the doubled dots nor the final `.`):
+/// what the encoder will send once line ends are normalised, measured by
+/// the encoder itself, a chunk at a time. A file with bare LF line ends is
+/// larger on the wire than on disk, and its SIZE must say so.
+#[derive(Debug, Clone)]
+pub struct SizeCounter {
+    encoder: BodyEncoder,
+    scratch: Vec<u8>,
+    octets: u64,
+    error: Option<BodyError>,
+}
+
+impl SizeCounter {
+    /// A counter for a body sent as `mode` ([`BodyMode::Binary`] counts
+    /// the bytes as they are; the others count them normalised).
+    pub fn new(mode: BodyMode) -> Self {
+        let mode = match mode {
+            BodyMode::Binary => BodyMode::Binary,
+            BodyMode::Data | BodyMode::Bdat => BodyMode::Bdat,
+        };
+        SizeCounter {
+            encoder: BodyEncoder::new(mode),
+            scratch: Vec::new(),
+            octets: 0,
+            error: None,
+        }
+    }
+
+    /// Counts the next chunk.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        // In slices, so the scratch buffer stays small however big the chunk.
+        for part in chunk.chunks(64 * 1024) {
+            self.scratch.clear();
+            if let Err(e) = self.encoder.encode(part, &mut self.scratch) {
+                self.error = Some(e);
+                return;
+            }
+            self.octets += self.scratch.len() as u64;
+        }
+    }
+
+    /// The size, or why the body cannot be sent at all.
+    pub fn finish(mut self) -> Result<u64, BodyError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.scratch.clear();
+        self.encoder.finish(&mut self.scratch);
+        Ok(self.octets + self.scratch.len() as u64)
+    }
+}
+
 /// The index of the first CR or LF, if any.
 #[inline]
 fn find_line_end(s: &[u8]) -> Option<usize> {
@@ -232,6 +288,55 @@ mod tests {
         e.encode(input, &mut out)?;
         e.finish(&mut out);
         Ok(out)
+    }
+
+    fn size_of(mode: BodyMode, cuts: &[&[u8]]) -> Result<u64, BodyError> {
+        let mut c = SizeCounter::new(mode);
+        for part in cuts {
+            c.feed(part);
+        }
+        c.finish()
+    }
+
+    /// RFC 1870 section 5: SIZE counts what is sent, CRLF pairs included,
+    /// not the file: 3 LF-only lines of 10 octets are 33 on disk, 36 sent.
+    #[test]
+    fn size_counts_normalised_line_ends_not_stuffing() {
+        let lf = b"123456789\n.23456789\n123456789\n";
+        assert_eq!(size_of(BodyMode::Data, &[lf]), Ok(33));
+        assert_eq!(size_of(BodyMode::Bdat, &[lf]), Ok(33));
+        let lf_only = b"12345678\n12345678\n12345678\n";
+        assert_eq!(lf_only.len(), 27);
+        assert_eq!(size_of(BodyMode::Data, &[lf_only]), Ok(30));
+        // However the input is cut, and whatever the line ends.
+        for (input, want) in [
+            (&b"a\r\nb\rc\nd"[..], 12),
+            (b"", 0),
+            (b"x", 3),
+            (b"\r\n", 2),
+        ] {
+            for cut in 0..=input.len() {
+                let (a, b) = input.split_at(cut);
+                assert_eq!(
+                    size_of(BodyMode::Data, &[a, b]),
+                    Ok(want),
+                    "{input:?} at {cut}"
+                );
+                // What the BDAT encoder sends is exactly that long.
+                assert_eq!(
+                    encode_all(BodyMode::Bdat, input).unwrap().len() as u64,
+                    want
+                );
+            }
+        }
+        // Binary bodies go as they are.
+        assert_eq!(size_of(BodyMode::Binary, &[b"a\nb"]), Ok(3));
+        // A body that cannot be sent has no size.
+        let long = [b'x'; MAX_LINE_LEN + 1];
+        assert_eq!(
+            size_of(BodyMode::Data, &[&long]),
+            Err(BodyError::LineTooLong { line: 1 })
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use crate::reply::ReplyParser;
 use crate::stage::Stage;
 use crate::time::Instant;
 use alloc::collections::VecDeque;
-use core::time::Duration;
 use alloc::vec::Vec;
+use core::time::Duration;
 
 /// A command awaiting its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -70,10 +70,7 @@ impl Credentials {
 
     /// A user name and OAuth 2 access token. Refuses a NUL or a `^A`
     /// (0x01, XOAUTH2's field separator) in either.
-    pub fn oauth2(
-        user: impl Into<String>,
-        token: impl Into<String>,
-    ) -> Result<Self, InvalidInput> {
+    pub fn oauth2(user: impl Into<String>, token: impl Into<String>) -> Result<Self, InvalidInput> {
         let (user, token) = (user.into(), token.into());
         refuse(&user, b"\0\x01")?;
         refuse(&token, b"\0\x01")?;

@@ -144,7 +144,7 @@ mod time;
 mod transitions;
 
 pub use address::{Address, ClientName, InvalidInput, XText};
-pub use body::{BodyEncoder, BodyError, BodyMode};
+pub use body::{BodyEncoder, BodyError, BodyMode, SizeCounter};
 pub use capabilities::{Capabilities, Mechanism};
 pub use client::Client;
 pub use config::{Config, Protocol, RecipientPolicy, TlsPolicy};

@@ -116,10 +116,7 @@ impl Client {
             | Cmd::AuthLoginUsername
             | Cmd::AuthLoginPassword => {
                 let stage = cmd.stage();
-                let is_auth = !matches!(
-                    cmd,
-                    Cmd::Greeting | Cmd::Ehlo | Cmd::Helo | Cmd::StartTls
-                );
+                let is_auth = !matches!(cmd, Cmd::Greeting | Cmd::Ehlo | Cmd::Helo | Cmd::StartTls);
                 // A cancelled exchange failed whatever the server answers.
                 let kind = if is_auth
                     && (reply.class() != ReplyClass::Transient || cmd == Cmd::AuthCancel)
@@ -751,10 +748,7 @@ impl Client {
         self.out_taken = false;
         // A QUIT already on its way (pipelined after the last command) is
         // the one whose reply is awaited.
-        let quit_on_its_way = self
-            .pending
-            .iter()
-            .any(|p| p.cmd == Cmd::Quit && p.sent);
+        let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
         self.bdat_in_flight = 0;
         self.queued = 0;

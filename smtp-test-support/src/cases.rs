@@ -142,7 +142,7 @@ pub fn options(timeout: Duration) -> Options {
 }
 
 fn with_credentials(mut options: Options) -> Options {
-    options.config.credentials = Some(Credentials::password(USER, PASSWORD));
+    options.config.credentials = Some(Credentials::password(USER, PASSWORD).unwrap());
     options
 }
 
@@ -325,7 +325,7 @@ pub fn auth_refused<H: Harness>(h: &H) {
         ..Spec::default()
     };
     let mut opts = options(PATIENT);
-    opts.config.credentials = Some(Credentials::password(USER, "wrong"));
+    opts.config.credentials = Some(Credentials::password(USER, "wrong").unwrap());
     let (err, record) = refused_open(h, spec, &opts);
     let refused = matches!(session_kind(&err), Some(ErrorKind::AuthFailed(_)));
     assert!(refused, "{err:?}");
@@ -816,7 +816,7 @@ pub fn event_sink_sees_a_failed_open<H: Harness>(h: &H) {
     let sink = seen.clone();
     let mut opts = options(PATIENT).on_event(move |e| sink.lock().unwrap().push(e.clone()));
     opts.config.transcript = true;
-    opts.config.credentials = Some(Credentials::password(USER, "wrong"));
+    opts.config.credentials = Some(Credentials::password(USER, "wrong").unwrap());
     let (err, _) = refused_open(h, spec, &opts);
     assert!(
         matches!(session_kind(&err), Some(ErrorKind::AuthFailed(_))),

@@ -6,7 +6,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut config = Config::default();
-//! config.credentials = Some(Credentials::password("alice", "app-password"));
+//! config.credentials = Some(Credentials::password("alice", "app-password")?);
 //! let options = Options::new(config); // STARTTLS required, since credentials are given
 //!
 //! let envelope = Envelope::new(

@@ -3,7 +3,7 @@
 
 use crate::cli::Args;
 use smtp_proto::message::{Attachment, ComposeError, Mailbox, MessageBuilder};
-use smtp_proto::{Address, BodyType, Envelope};
+use smtp_proto::{Address, BodyMode, BodyType, Envelope, SizeCounter};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -214,7 +214,7 @@ fn data_message(
     } else {
         (scan_file(path)?, Body::File(path.to_owned()))
     };
-    envelope.size = Some(scan.octets);
+    envelope.size = Some(scan.wire_size());
     if scan.eight_bit {
         envelope.body_type = BodyType::EightBitMime;
     }
@@ -228,9 +228,11 @@ fn data_message(
 }
 
 /// What a pass over a ready message finds.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Scan {
-    /// Its size.
+    /// Its size as sent (line ends normalised), for SIZE.
+    size: SizeCounter,
+    /// Its size on disk.
     pub octets: u64,
     /// An octet has the high bit set.
     pub eight_bit: bool,
@@ -241,10 +243,31 @@ pub struct Scan {
     tail: [u8; 2],
 }
 
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            size: SizeCounter::new(BodyMode::Data),
+            octets: 0,
+            eight_bit: false,
+            eight_bit_header: false,
+            in_body: false,
+            tail: [0; 2],
+        }
+    }
+}
+
 impl Scan {
+    /// The size SIZE declares (RFC 1870 section 5: what is sent, CRLF pairs
+    /// included), or, for a body the encoder will refuse anyway (a line over
+    /// 998 octets, reported when it is sent), its size on disk.
+    pub fn wire_size(&self) -> u64 {
+        self.size.clone().finish().unwrap_or(self.octets)
+    }
+
     /// Takes the next chunk.
     pub fn feed(&mut self, chunk: &[u8]) {
         self.octets += chunk.len() as u64;
+        self.size.feed(chunk);
         for &b in chunk {
             if b >= 0x80 {
                 self.eight_bit = true;

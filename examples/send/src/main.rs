@@ -197,10 +197,14 @@ fn options(args: &Args, password: Option<Secret>, capture: bool) -> Result<Optio
         config.timeouts = Timeouts::uniform(t);
     }
     if let (Some(user), Some(secret)) = (&args.user, password) {
-        config.credentials = Some(match args.auth {
+        let credentials = match args.auth {
             Some(Mechanism::XOAuth2) => Credentials::oauth2(user.as_str(), secret.expose()),
             _ => Credentials::password(user.as_str(), secret.expose()),
-        });
+        };
+        // A NUL (or XOAUTH2's ^A) would change what the server reads.
+        let credentials = credentials
+            .map_err(|e| Failure::new(exit::USAGE, format!("--user or SMTP_PASSWORD: {e}")))?;
+        config.credentials = Some(credentials);
         config.mechanism = args.auth;
     }
     let scheme = args.server.as_ref().map(|s| s.scheme);

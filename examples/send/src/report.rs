@@ -334,15 +334,12 @@ pub fn outcome_code(outcome: &Outcome) -> u8 {
             true => exit::TEMPFAIL,
             false => exit::UNAVAILABLE,
         },
-        Err(e) => outcome_failure_code(outcome, e),
+        Err(e) => outcome_failure_code(e),
     }
 }
 
-fn outcome_failure_code(outcome: &Outcome, e: &TransactionError) -> u8 {
+fn outcome_failure_code(e: &TransactionError) -> u8 {
     let transient = match e {
-        TransactionError::NoRecipientAccepted | TransactionError::RecipientsRejected => {
-            outcome.refused().all(recipient_transient)
-        }
         TransactionError::NotSent(e) => return smtp_error(e).0,
         other => other.is_transient(),
     };
@@ -370,7 +367,7 @@ pub fn outcome_failure(outcome: &Outcome) -> (u8, String) {
             )
         }
         Err(e) => {
-            let code = outcome_failure_code(outcome, e);
+            let code = outcome_failure_code(e);
             (
                 code,
                 format!(
@@ -486,6 +483,7 @@ mod tests {
             address: Address::new(addr).unwrap(),
             rcpt_reply: Some(r),
             delivery_reply: None,
+            fate_unknown: false,
         };
         let ok = rcpt("a@x", reply(250, "ok"));
         let gone = rcpt("b@x", reply(550, "5.1.1 no such user"));
@@ -511,9 +509,15 @@ mod tests {
         assert!(outcome_failure(&partial).1.contains("1 of 2 recipients"));
         let later = outcome(vec![ok, busy.clone()], accepted);
         assert_eq!(outcome_code(&later), exit::TEMPFAIL);
-        let none = outcome(vec![busy], Err(TransactionError::NoRecipientAccepted));
+        let none = outcome(
+            vec![busy],
+            Err(TransactionError::NoRecipientAccepted { transient: true }),
+        );
         assert_eq!(outcome_code(&none), exit::TEMPFAIL);
-        let none = outcome(vec![gone], Err(TransactionError::NoRecipientAccepted));
+        let none = outcome(
+            vec![gone],
+            Err(TransactionError::NoRecipientAccepted { transient: false }),
+        );
         let (code, line) = outcome_failure(&none);
         assert_eq!(code, exit::UNAVAILABLE);
         assert_eq!(

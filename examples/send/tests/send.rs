@@ -251,6 +251,62 @@ fn data_is_sent_as_it_is_with_data_and_with_bdat() {
     assert!(run.stderr.contains("missing.eml"), "{}", run.stderr);
 }
 
+/// RFC 1870 section 5: SIZE declares what is sent, CRLF pairs included. An
+/// LF-only file of 10 lines is 70 octets on disk and 80 on the wire.
+#[test]
+fn size_declares_the_octets_sent_not_the_file() {
+    let dir = TempDir::new("size");
+    std::fs::write(dir.path().join("lf.eml"), b"Subj: x\n".repeat(10)).unwrap();
+    let args = |url: &str| {
+        [
+            "--server",
+            url,
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--data",
+            "lf.eml",
+            "--timeout",
+            "10",
+        ]
+        .map(str::to_owned)
+    };
+    let roomy = TestServer::start(Spec {
+        size: Some(1000),
+        ..Spec::default()
+    });
+    let url = roomy.url();
+    let run = send(dir.path(), &args(&url).each_ref().map(String::as_str), &[]);
+    let seen = roomy.finish();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(
+        seen.commands
+            .iter()
+            .any(|c| c == "MAIL FROM:<a@example.org> SIZE=80"),
+        "{:?}",
+        seen.commands
+    );
+    assert_eq!(seen.messages[0].data.len(), 80);
+
+    // With a 75-octet limit the message is refused before MAIL: nothing of
+    // it is sent (the file's own 70 octets would have passed).
+    let tight = TestServer::start(Spec {
+        size: Some(75),
+        ..Spec::default()
+    });
+    let url = tight.url();
+    let run = send(dir.path(), &args(&url).each_ref().map(String::as_str), &[]);
+    let seen = tight.finish();
+    assert_ne!(run.code, Some(0), "{}", run.all());
+    assert!(
+        !seen.commands.iter().any(|c| c.starts_with("MAIL")),
+        "{:?}",
+        seen.commands
+    );
+    assert!(seen.messages.is_empty());
+}
+
 #[test]
 fn a_refused_recipient_is_named_with_the_servers_reply() {
     let dir = TempDir::new("refused");

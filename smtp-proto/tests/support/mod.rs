@@ -15,7 +15,7 @@
 //!   `ret=full|hdrs`, `envid=ID`, `notify=success,failure,delay|never`,
 //!   `orcpt=ADDR`, `require-dsn`, `chunks=N,N,...` (the body is given in
 //!   chunks of these sizes whatever the mode), `body-error` (the caller's
-//!   body reader fails instead).
+//!   body reader fails instead), `later` (queued only at a `queue` step).
 //! - `body: TEXT`: a line of the last message's body (CRLF added);
 //!   `body-raw: ESCAPED`: bytes as they are (`\r`, `\n`, `\t`, `\0`, `\\`,
 //!   `\xNN`).
@@ -23,7 +23,8 @@
 //! - `C: TEXT` / `C-raw: ESCAPED`: what the client must have sent by the next
 //!   server turn or the end.
 //! - `eof`, `tick SECS`, `tls` (the handshake succeeded), `noop`, `rset`:
-//!   events; `check-open`: the session has not ended yet;
+//!   events; `queue`: the next `later` message is queued now;
+//!   `check-open`: the session has not ended yet;
 //!   `transport-error`, `tls-failed`: the caller reports a failed connection
 //!   or handshake.
 //! - `expect stages: STAGE ...`: the stages of every reply, in order (each
@@ -38,6 +39,9 @@
 //!   accepted although its outcome says not sent.
 //! - `expect transcript: LINE`: the transcript has this line (as displayed,
 //!   e.g. `[SetFrom] C: MAIL FROM:<a@b>`).
+//! - `expect transient N: yes|no`: whether message N's failure is transient.
+//! - `expect unknown N: yes|no ...`: per recipient, whether its fate is
+//!   unknown.
 
 #![allow(dead_code)]
 
@@ -61,6 +65,8 @@ struct MessageSpec {
     chunks: Option<Vec<usize>>,
     /// The caller's body reader fails instead of giving the body.
     body_error: bool,
+    /// Queued at a `queue` step, not up front.
+    later: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +78,7 @@ enum Step {
     Tls(usize),
     Noop,
     Rset,
+    Queue,
     CheckOpen(usize),
     TransportError,
     TlsFailed,
@@ -93,6 +100,8 @@ pub struct Scenario {
     expect_delivery: BTreeMap<usize, Vec<String>>,
     expect_transcript: Vec<String>,
     expect_fate_unknown: BTreeMap<usize, bool>,
+    expect_transient: BTreeMap<usize, bool>,
+    expect_unknown: BTreeMap<usize, Vec<String>>,
     secrets: Vec<String>,
 }
 
@@ -101,6 +110,8 @@ pub struct Scenario {
 pub struct RunResult {
     pub stages: Vec<String>,
     pub fate_unknown: BTreeMap<usize, bool>,
+    pub transient: BTreeMap<usize, bool>,
+    pub unknown: BTreeMap<usize, Vec<String>>,
     pub closed_event: Option<String>,
     pub closed: Option<String>,
     pub outcomes: BTreeMap<usize, String>,
@@ -178,6 +189,8 @@ impl Scenario {
             expect_delivery: BTreeMap::new(),
             expect_transcript: vec![],
             expect_fate_unknown: BTreeMap::new(),
+            expect_transient: BTreeMap::new(),
+            expect_unknown: BTreeMap::new(),
             secrets: vec![],
         };
         for (n, raw) in text.lines().enumerate() {
@@ -201,6 +214,7 @@ impl Scenario {
                 "tls" => sc.steps.push(Step::Tls(lineno)),
                 "noop" => sc.steps.push(Step::Noop),
                 "rset" => sc.steps.push(Step::Rset),
+                "queue" => sc.steps.push(Step::Queue),
                 "check-open" => sc.steps.push(Step::CheckOpen(lineno)),
                 "transport-error" => sc.steps.push(Step::TransportError),
                 "tls-failed" => sc.steps.push(Step::TlsFailed),
@@ -282,6 +296,7 @@ impl Scenario {
         let mut env = Envelope::new(Address::null(), []);
         let mut chunks = None;
         let mut body_error = false;
+        let mut later = false;
         let mut notify = None;
         let mut orcpt = None;
         for item in rest.split_whitespace() {
@@ -324,6 +339,7 @@ impl Scenario {
                 "require-dsn" => env.require_dsn = true,
                 "chunks" => chunks = Some(v.split(',').map(|n| n.parse().unwrap()).collect()),
                 "body-error" => body_error = true,
+                "later" => later = true,
                 _ => panic!("message {k}"),
             }
         }
@@ -336,6 +352,7 @@ impl Scenario {
             body: vec![],
             chunks,
             body_error,
+            later,
         });
     }
 
@@ -368,6 +385,13 @@ impl Scenario {
             "fate-unknown" => {
                 self.expect_fate_unknown.insert(n(), value == "yes");
             }
+            "transient" => {
+                self.expect_transient.insert(n(), value == "yes");
+            }
+            "unknown" => {
+                self.expect_unknown
+                    .insert(n(), value.split_whitespace().map(String::from).collect());
+            }
             "delivery" => {
                 self.expect_delivery
                     .insert(n(), value.split_whitespace().map(String::from).collect());
@@ -394,11 +418,18 @@ impl Scenario {
         };
         let mut now = Instant::ZERO;
         let mut client = Client::new(self.config.clone(), now);
-        let mut ids = BTreeMap::new();
-        for (i, m) in self.messages.iter().enumerate() {
+        // Shared with the body callback, and grown at `queue` steps.
+        let ids = std::cell::RefCell::new(BTreeMap::new());
+        for (i, m) in self.messages.iter().enumerate().filter(|(_, m)| !m.later) {
             let id = client.send(m.envelope.clone(), now).expect("send");
-            ids.insert(id, i);
+            ids.borrow_mut().insert(id, i);
         }
+        let mut later = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.later)
+            .map(|(i, _)| i);
         if !self.no_quit {
             // Asked up front, so QUIT may share a write with the last end of data.
             client.quit(now);
@@ -447,7 +478,7 @@ impl Scenario {
         };
         let drive = |client: &mut Client, d: &mut Driver, now: Instant| {
             d.drain(client, now, &mut |id, bdat| {
-                let m = &self.messages[ids[&id]];
+                let m = &self.messages[ids.borrow()[&id]];
                 if m.body_error {
                     return None;
                 }
@@ -514,7 +545,7 @@ impl Scenario {
                     drive(&mut client, &mut d, now);
                     check(&mut d, &mut expected, "a transport failure");
                     if matches!(step, Step::TlsFailed) {
-                        client.handle_tls_failed(now);
+                        client.handle_tls_failed(now).expect("a handshake was due");
                     } else {
                         client.handle_transport_error(now);
                     }
@@ -532,11 +563,20 @@ impl Scenario {
                     client.rset(now).expect("rset");
                     drive(&mut client, &mut d, now);
                 }
+                Step::Queue => {
+                    drive(&mut client, &mut d, now);
+                    let i = later.next().expect("a `later` message to queue");
+                    let id = client
+                        .send(self.messages[i].envelope.clone(), now)
+                        .expect("send");
+                    ids.borrow_mut().insert(id, i);
+                    drive(&mut client, &mut d, now);
+                }
             }
         }
         drive(&mut client, &mut d, now);
         check(&mut d, &mut expected, "the end");
-        self.collect(&ctx, &client, d, &ids)
+        self.collect(&ctx, &client, d, &ids.borrow())
     }
 
     fn collect(
@@ -549,6 +589,8 @@ impl Scenario {
         let mut r = RunResult {
             stages: vec![],
             fate_unknown: BTreeMap::new(),
+            transient: BTreeMap::new(),
+            unknown: BTreeMap::new(),
             closed_event: None,
             closed: None,
             outcomes: BTreeMap::new(),
@@ -596,6 +638,16 @@ impl Scenario {
                     );
                     r.outcomes.insert(n, text);
                     r.fate_unknown.insert(n, o.fate_unknown());
+                    if let Err(e) = &o.result {
+                        r.transient.insert(n, e.is_transient());
+                    }
+                    r.unknown.insert(
+                        n,
+                        o.recipients
+                            .iter()
+                            .map(|x| if x.fate_unknown { "yes" } else { "no" }.to_string())
+                            .collect(),
+                    );
                     assert!(
                         r.closed_event.is_none(),
                         "{ctx}: an outcome after the Closed event"
@@ -665,6 +717,20 @@ impl Scenario {
                 r.fate_unknown.get(n),
                 Some(want),
                 "{ctx}: fate of message {n}"
+            );
+        }
+        for (n, want) in &self.expect_transient {
+            assert_eq!(
+                r.transient.get(n),
+                Some(want),
+                "{ctx}: is message {n}'s failure transient"
+            );
+        }
+        for (n, want) in &self.expect_unknown {
+            assert_eq!(
+                r.unknown.get(n),
+                Some(want),
+                "{ctx}: recipients of message {n} whose fate is unknown"
             );
         }
         for line in &self.expect_transcript {
@@ -779,7 +845,7 @@ impl Driver {
                 Output::NeedBody(id) => {
                     // One chunk per request, as a streaming caller would.
                     let Some((bytes, fresh)) = body(id, client_uses_bdat(client)) else {
-                        client.handle_body_error(now);
+                        client.handle_body_error(now).expect("a body was due");
                         continue;
                     };
                     // The cut is chosen once per message.

@@ -148,6 +148,8 @@ pub struct Spec {
     pub lmtp: bool,
     /// LMTP recipients whose delivery fails with 452 after the data.
     pub defer: Vec<String>,
+    /// Offer SIZE with this limit, and refuse a larger declared SIZE.
+    pub size: Option<u64>,
 }
 
 /// One message the server accepted.
@@ -324,6 +326,8 @@ fn dialogue(c: &mut Conn, spec: &Spec, seen: &mut Seen) -> io::Result<()> {
                     lines.push("AUTH PLAIN LOGIN");
                 }
                 lines.push("8BITMIME");
+                let size = spec.size.map(|n| format!("SIZE {n}"));
+                lines.extend(size.as_deref());
                 let n = lines.len();
                 for (i, l) in lines.iter().enumerate() {
                     c.reply(&format!("250{}{l}", if i + 1 == n { ' ' } else { '-' }))?;
@@ -331,6 +335,16 @@ fn dialogue(c: &mut Conn, spec: &Spec, seen: &mut Seen) -> io::Result<()> {
             }
             "AUTH" => auth(c, args, seen)?,
             "MAIL" => {
+                let declared = args
+                    .split_whitespace()
+                    .find_map(|p| p.strip_prefix("SIZE="))
+                    .and_then(|n| n.parse::<u64>().ok());
+                if let (Some(n), Some(limit)) = (declared, spec.size) {
+                    if n > limit {
+                        c.reply("552 5.3.4 Message size exceeds fixed limit")?;
+                        continue;
+                    }
+                }
                 from = Some(path(args));
                 to.clear();
                 c.reply("250 2.1.0 Ok")?;
