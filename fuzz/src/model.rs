@@ -13,12 +13,27 @@
 //!   354 when no recipient was accepted (RFC 2920 section 3.1);
 //! - DATA bodies are dot-stuffed and unstuff to the normalised body; BDAT
 //!   chunk sizes add up to the bytes sent, which are the normalised body;
-//! - nothing follows QUIT; the first command after TLS is EHLO/LHLO.
+//! - nothing follows QUIT; the first command after TLS is EHLO/LHLO;
+//! - no command is written while the reply to one that ends a pipelined
+//!   group is awaited (RFC 2920 section 3.1: EHLO, DATA, NOOP, QUIT, and
+//!   STARTTLS and AUTH, whose replies change the session);
+//! - MAIL never goes out while the server may still hold an earlier
+//!   transaction that nothing ended: after MAIL, only the end of data, an
+//!   accepted BDAT LAST, a refused MAIL or RSET closes one (RFC 5321 section
+//!   4.1.1.2, RFC 3030 section 2: Postfix answers "503 nested MAIL");
+//! - an AUTH line is at most 512 octets (RFC 4954 section 4: a longer
+//!   initial response goes after the 334 instead), and a 334 the client
+//!   cannot answer is cancelled with `*`, never answered with QUIT;
+//! - outcomes agree with the wire: delivered only after a 2xx to the end of
+//!   data; a failure is transient exactly when every refusal behind it is
+//!   4yz; with LMTP, every recipient with a 2xx delivery reply is reported
+//!   delivered, and one that got no delivery reply before the session
+//!   ended is reported with its fate unknown.
 //!
 //! Messages are recognised by their addresses: message `k` goes from
 //! `s{k}@example.org` to `r{k}.{i}@example.org`.
 
-use smtp_proto::{Outcome, Reply, ReplyLimits, ReplyParser};
+use smtp_proto::{Outcome, Reply, ReplyLimits, ReplyParser, TransactionError};
 use std::collections::VecDeque;
 
 /// What a command written by the client expects as its reply.
@@ -29,6 +44,10 @@ pub enum Exp {
     Helo,
     StartTls,
     Auth,
+    /// `AUTH PLAIN` or `AUTH XOAUTH2` without an initial response.
+    AuthStart,
+    /// `*`: a SASL exchange cancelled.
+    AuthCancel,
     AuthLogin,
     AuthUser,
     AuthPass,
@@ -48,7 +67,26 @@ impl Exp {
     fn is_auth(self) -> bool {
         matches!(
             self,
-            Exp::Auth | Exp::AuthLogin | Exp::AuthUser | Exp::AuthPass | Exp::AuthAbort
+            Exp::Auth
+                | Exp::AuthStart
+                | Exp::AuthCancel
+                | Exp::AuthLogin
+                | Exp::AuthUser
+                | Exp::AuthPass
+                | Exp::AuthAbort
+        )
+    }
+
+    /// RFC 2920 section 3.1: nothing may follow it until its reply.
+    fn ends_group(self) -> bool {
+        !matches!(
+            self,
+            Exp::Mail(_)
+                | Exp::Rcpt(..)
+                | Exp::DataEnd(_)
+                | Exp::Delivery(..)
+                | Exp::Bdat(..)
+                | Exp::Rset
         )
     }
 }
@@ -59,6 +97,10 @@ enum Last {
     AuthLogin,
     AuthUser,
     AuthXOAuth2,
+    /// `AUTH PLAIN` alone: the next line is the response.
+    AuthStartPlain,
+    /// `AUTH XOAUTH2` alone.
+    AuthStartXOAuth2,
 }
 
 /// What the model knows of one message.
@@ -136,6 +178,11 @@ pub struct Model {
     cur_tx: Option<usize>,
     quit_sent: bool,
     after_tls: bool,
+    /// The server may hold a transaction nothing has ended (see the
+    /// module docs): the message whose MAIL opened it.
+    open_tx: Option<usize>,
+    /// A 334 to an AUTH step was the last reply: the next line answers it.
+    challenge: bool,
     expect: VecDeque<Exp>,
     parser: ReplyParser,
     parser_broken: bool,
@@ -182,6 +229,8 @@ impl Model {
             cur_tx: None,
             quit_sent: false,
             after_tls: false,
+            open_tx: None,
+            challenge: false,
             expect: VecDeque::from([Exp::Greeting]),
             parser: ReplyParser::new(limits),
             parser_broken: false,
@@ -283,7 +332,20 @@ impl Model {
     }
 
     fn apply(&mut self, e: Exp, r: Reply) {
+        if e.is_auth() && r.code().value() == 334 {
+            self.challenge = true;
+        }
         match e {
+            // A refused MAIL opened nothing; an accepted BDAT LAST ended
+            // its transaction (if no later MAIL has opened another).
+            Exp::Mail(k) if !r.is_success() && self.open_tx == Some(k) => self.open_tx = None,
+            Exp::Bdat(k, true) if r.is_success() && self.open_tx == Some(k) => {
+                self.open_tx = None;
+                let tx = &mut self.txs[k];
+                if tx.end_ok.is_none() {
+                    tx.end_ok = Some(r);
+                }
+            }
             Exp::Rcpt(k, i) => self.txs[k].rcpt_replies[i] = Some(r),
             Exp::Data(k) => self.txs[k].data_reply = Some(r),
             Exp::DataEnd(k) | Exp::Bdat(k, true) => {
@@ -398,6 +460,8 @@ impl Model {
 
     fn end_of_body(&mut self, k: usize, ctx: Ctx) {
         self.mode = OutMode::Cmd;
+        // The end of data ends the server's transaction, whatever its reply.
+        self.open_tx = None;
         self.check_tls_required("the end of data", ctx);
         let lmtp = self.lmtp;
         let t = &mut self.txs[k];
@@ -483,6 +547,29 @@ impl Model {
                 lossy(line)
             );
         }
+        if std::mem::take(&mut self.challenge) {
+            assert!(
+                line != b"QUIT",
+                "QUIT written as the answer to a SASL challenge (RFC 4954: cancel with \"*\")"
+            );
+        }
+        if line != b"QUIT" {
+            if let Some(e) = self.expect.iter().find(|e| e.ends_group()) {
+                panic!(
+                    "{:?} was written while the reply to {e:?}, which ends a pipelined group, \
+                     is awaited (RFC 2920 section 3.1)",
+                    lossy(line)
+                );
+            }
+        }
+        if upper.starts_with(b"AUTH ") {
+            assert!(
+                line.len() + 2 <= 512,
+                "an AUTH line of {} octets, over the 512 a command line may have (RFC 4954 \
+                 section 4)",
+                line.len() + 2
+            );
+        }
         if !ctx.pipelined && line != b"QUIT" {
             // Without PIPELINING every command waits for the previous reply
             // (a polite QUIT after a failure need not).
@@ -504,6 +591,19 @@ impl Model {
             Exp::AuthPass
         } else if last == Last::AuthXOAuth2 && line.is_empty() {
             Exp::AuthAbort
+        } else if last == Last::AuthStartPlain {
+            Exp::Auth
+        } else if last == Last::AuthStartXOAuth2 {
+            self.last = Last::AuthXOAuth2;
+            Exp::Auth
+        } else if line == b"*" {
+            Exp::AuthCancel
+        } else if line == b"AUTH PLAIN" {
+            self.last = Last::AuthStartPlain;
+            Exp::AuthStart
+        } else if line == b"AUTH XOAUTH2" {
+            self.last = Last::AuthStartXOAuth2;
+            Exp::AuthStart
         } else if is_hello {
             Exp::Ehlo
         } else if upper.starts_with(b"HELO ") {
@@ -526,6 +626,13 @@ impl Model {
             if let Some(prev) = self.cur_tx {
                 assert!(k > prev, "MAIL for message {k} after message {prev}");
             }
+            if let Some(open) = self.open_tx {
+                panic!(
+                    "MAIL for message {k} while message {open}'s transaction may still be \
+                     open on the server (no RSET, no end of data)"
+                );
+            }
+            self.open_tx = Some(k);
             self.txs[k].mail_sent = true;
             self.cur_tx = Some(k);
             Exp::Mail(k)
@@ -604,8 +711,10 @@ impl Model {
             let t = &mut self.txs[k];
             assert!(t.data_sent && !t.end_sent, "a lone dot without DATA");
             t.end_sent = true;
+            self.open_tx = None;
             Exp::DataEnd(k)
         } else if line == b"RSET" {
+            self.open_tx = None;
             Exp::Rset
         } else if line == b"NOOP" {
             Exp::Noop
@@ -669,6 +778,51 @@ impl Model {
                 assert!(
                     r.delivery_reply.is_some(),
                     "LMTP recipient accepted without delivery reply"
+                );
+            }
+            if self.lmtp && t.end_sent {
+                let rcpt_ok = t.rcpt_replies[i].as_ref().is_some_and(Reply::is_success);
+                match &t.delivery[i] {
+                    // RFC 2033 section 4.2: each delivery reply stands alone.
+                    Some(d) if d.is_success() => assert!(
+                        r.accepted(),
+                        "LMTP: message {k} recipient {i} got {d} yet is not reported delivered: {o:?}"
+                    ),
+                    Some(_) => assert!(!r.accepted() && !r.fate_unknown),
+                    None if rcpt_ok => assert!(
+                        r.fate_unknown,
+                        "LMTP: message {k} recipient {i} got no delivery reply, yet its fate is \
+                         reported known: {o:?}"
+                    ),
+                    None => {}
+                }
+            }
+        }
+        if self.lmtp && t.delivery.iter().flatten().any(Reply::is_success) {
+            assert!(
+                o.is_delivered(),
+                "LMTP: message {k} reached a recipient, yet is reported not delivered: {o:?}"
+            );
+        }
+        // A failure is transient exactly when every refusal behind it is.
+        if let Err(e) = &o.result {
+            let refusals: Vec<&Reply> = t
+                .rcpt_replies
+                .iter()
+                .flatten()
+                .filter(|r| !r.is_success())
+                .collect();
+            if let TransactionError::NoRecipientAccepted { .. }
+            | TransactionError::RecipientsRejected { .. } = e
+            {
+                let want = !refusals.is_empty()
+                    && refusals
+                        .iter()
+                        .all(|r| r.class() == smtp_proto::ReplyClass::Transient);
+                assert_eq!(
+                    e.is_transient(),
+                    want,
+                    "message {k}: {e:?} transient or not against its refusals {refusals:?}"
                 );
             }
         }

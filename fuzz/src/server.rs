@@ -63,6 +63,8 @@ pub fn ok(e: Exp, caps: u16) -> Vec<u8> {
         Exp::AuthLogin => b"334 VXNlcm5hbWU6\r\n".to_vec(),
         Exp::AuthUser => b"334 UGFzc3dvcmQ6\r\n".to_vec(),
         Exp::AuthAbort => b"535 5.7.8 Authentication failed\r\n".to_vec(),
+        Exp::AuthStart => b"334 \r\n".to_vec(),
+        Exp::AuthCancel => b"501 5.7.0 Authentication cancelled\r\n".to_vec(),
         Exp::Mail(_) => b"250 2.1.0 Ok\r\n".to_vec(),
         Exp::Rcpt(..) => b"250 2.1.5 Ok\r\n".to_vec(),
         Exp::Data(_) => b"354 End data with <CR><LF>.<CR><LF>\r\n".to_vec(),
@@ -83,10 +85,10 @@ pub fn fail(e: Exp, transient: bool) -> Vec<u8> {
         (Exp::Ehlo | Exp::Helo, true) => b"451 4.3.0 Try later\r\n",
         (Exp::StartTls, false) => b"502 5.5.1 TLS not available\r\n",
         (Exp::StartTls, true) => b"454 4.7.0 TLS not available due to temporary reason\r\n",
-        (Exp::Auth | Exp::AuthLogin | Exp::AuthUser | Exp::AuthPass | Exp::AuthAbort, false) => {
+        (Exp::Auth | Exp::AuthStart | Exp::AuthCancel | Exp::AuthLogin | Exp::AuthUser | Exp::AuthPass | Exp::AuthAbort, false) => {
             b"535 5.7.8 Error: authentication failed\r\n"
         }
-        (Exp::Auth | Exp::AuthLogin | Exp::AuthUser | Exp::AuthPass | Exp::AuthAbort, true) => {
+        (Exp::Auth | Exp::AuthStart | Exp::AuthCancel | Exp::AuthLogin | Exp::AuthUser | Exp::AuthPass | Exp::AuthAbort, true) => {
             b"454 4.7.0 Temporary authentication failure\r\n"
         }
         (Exp::Mail(_), false) => b"553 5.7.1 Sender address rejected\r\n",

@@ -422,6 +422,19 @@ fn expect(
                     let transient = connect_err.is_some_and(Error::is_transient);
                     ok(transient == (code != 550), "transient for 4yz, permanent for 5yz");
                 }
+                "eod" if code == 421 => {
+                    // A 421 answering the end of data is a 4yz reply to it
+                    // (RFC 5321 section 4.2.5: the server must not deliver):
+                    // a definite, transient refusal, not "fate unknown".
+                    ok(
+                        outcome.is_some_and(|o| {
+                            matches!(&o.result, Err(TransactionError::MessageRejected(r)) if r.code().value() == 421)
+                                && !o.fate_unknown()
+                                && o.result.as_ref().is_err_and(TransactionError::is_transient)
+                        }),
+                        "MessageRejected(421), transient, fate known",
+                    );
+                }
                 _ if code == 421 => {
                     // The server closed the session: a session error, or the
                     // message reported not sent.
