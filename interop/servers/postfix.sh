@@ -143,7 +143,9 @@ local_header_rewrite_clients =
 smtputf8_enable = yes
 message_size_limit = 52428800
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions =
+# One recipient is refused at RCPT (554 5.7.1 ... Access denied), for the
+# refused-then-next tests.
+smtpd_recipient_restrictions = check_recipient_access inline:{ refused@interop.test=REJECT }
 # TLS
 smtpd_tls_cert_file = $conf/server-chain.pem
 smtpd_tls_key_file = $conf/server.key

@@ -395,6 +395,54 @@ pub fn postfix(adapter: &dyn Adapter) {
             }
         }
     }
+    // Issue 11, bug 1: with PIPELINING and CHUNKING, message 1's only
+    // recipient is refused while its 2.5 MiB body is on its way (streamed
+    // in chunks by the blocking adapter, one BDAT by the others), and
+    // message 2 is queued behind it. Without an RSET before message 2's
+    // MAIL, Postfix answers "503 5.5.1 Error: nested MAIL command".
+    let run = run_id(adapter, "postfix", "refused-then-next");
+    let refused = TestMessage::to_refused(&run, 2_500_000);
+    let next = TestMessage::simple(&run, 2, &["rcpt1@example.org"]);
+    if let Some(mut session) = connect_or_fail(
+        &mut checks,
+        &run,
+        adapter,
+        server.smtp_port,
+        &plain,
+        server.certs,
+    ) {
+        let batch = [
+            (refused.envelope(), refused.body.clone()),
+            (next.envelope(), next.body.clone()),
+        ];
+        match session.send_many(&batch) {
+            Ok(outcomes) => {
+                checks.check(
+                    matches!(
+                        &outcomes[0].result,
+                        Err(TransactionError::NoRecipientAccepted { transient: false })
+                    ) && outcomes[0].recipients[0]
+                        .reply()
+                        .is_some_and(|r| r.code().value() == 554),
+                    || {
+                        format!(
+                            "{run}: message 1 should be refused at RCPT: {:?}",
+                            outcomes[0]
+                        )
+                    },
+                );
+                let ok = outcomes[1].is_delivered();
+                checks.check(ok, || {
+                    format!("{run}: message 2 not delivered: {:?}", outcomes[1])
+                });
+                if ok {
+                    expected.push((run.clone(), next));
+                }
+            }
+            Err(e) => checks.fail(format!("{run}: the batch failed: {e}")),
+        }
+        quit(&mut checks, &run, session);
+    }
     let copies: usize = expected.iter().map(|(_, m)| m.to.len()).sum();
     let deliveries = server.wait_deliveries(copies, DELIVERY_WAIT);
     checks.check(deliveries.len() == copies, || {

@@ -142,6 +142,24 @@ impl TestMessage {
         )
     }
 
+    /// A body of `size` octets to a recipient the interop Postfix refuses
+    /// at RCPT (`refused@interop.test`).
+    pub fn to_refused(run: &str, size: usize) -> TestMessage {
+        let mut text = Vec::with_capacity(size + 80);
+        let mut i = 0u64;
+        while text.len() < size {
+            text.extend_from_slice(format!("{i:076}\r\n").as_bytes());
+            i += 1;
+        }
+        TestMessage::new(
+            "to-refused",
+            run,
+            "sender@example.org",
+            &["refused@interop.test"],
+            &text,
+        )
+    }
+
     /// A small message with the given recipients (for the sink and the
     /// faulty server).
     pub fn simple(run: &str, n: usize, to: &[&str]) -> TestMessage {
