@@ -70,9 +70,20 @@ fn xtext_decode(x: &str) -> Vec<u8> {
 }
 
 fn check_xtext(v: &[u8]) -> Option<XText> {
+    // ENVID's limit is 100 encoded octets, ORCPT's 500 (RFC 3461 sections
+    // 4.4 and 4.2): the two constructors agree on the encoding and differ
+    // only in the limit.
+    let envid = XText::envid(v);
     let x = XText::encode(v).ok()?;
     let s = x.as_str();
-    assert!(s.len() <= 100, "xtext longer than 100 octets");
+    assert!(s.len() <= XText::MAX_ORCPT, "xtext longer than 500 octets");
+    match envid {
+        Ok(e) => assert!(
+            e == x && s.len() <= XText::MAX_ENVID,
+            "ENVID and ORCPT encode apart"
+        ),
+        Err(_) => assert!(s.len() > XText::MAX_ENVID, "a short ENVID refused"),
+    }
     assert!(
         s.bytes().all(|b| (b'!'..=b'~').contains(&b) && b != b'='),
         "xtext with a byte outside ! to ~: {s:?}"
@@ -103,7 +114,7 @@ fuzz_target!(|input: Input| {
         );
     }
     let orcpt = check_xtext(&input.orcpt);
-    let envid = check_xtext(&input.envid);
+    let envid = check_xtext(&input.envid).and_then(|_| XText::envid(&input.envid).ok());
 
     // A whole client with whatever was accepted (defaults for the rest).
     let now = Instant::ZERO;

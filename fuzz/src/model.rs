@@ -125,6 +125,9 @@ pub struct TxModel {
     pub bdat_declared: usize,
     pub bdat_seen: bool,
     pub bdat_last: bool,
+    /// Its DATA ended with a lone dot (RFC 2920 section 3.1): no content
+    /// went out.
+    pub lone_dot: bool,
 }
 
 impl TxModel {
@@ -711,6 +714,7 @@ impl Model {
             let t = &mut self.txs[k];
             assert!(t.data_sent && !t.end_sent, "a lone dot without DATA");
             t.end_sent = true;
+            t.lone_dot = true;
             self.open_tx = None;
             Exp::DataEnd(k)
         } else if line == b"RSET" {
@@ -780,7 +784,7 @@ impl Model {
                     "LMTP recipient accepted without delivery reply"
                 );
             }
-            if self.lmtp && t.end_sent {
+            if self.lmtp && t.end_sent && !t.lone_dot {
                 let rcpt_ok = t.rcpt_replies[i].as_ref().is_some_and(Reply::is_success);
                 match &t.delivery[i] {
                     // RFC 2033 section 4.2: each delivery reply stands alone.

@@ -95,6 +95,15 @@ impl Client {
             }
             Cmd::AuthLogin if code == 334 => self.send_login_step(Cmd::AuthLoginUsername),
             Cmd::AuthLoginUsername if code == 334 => self.send_login_step(Cmd::AuthLoginPassword),
+            Cmd::AuthCancel if code == 334 => {
+                // A challenge in answer to `*`: the server does not follow
+                // the exchange. Nothing more is written (a QUIT could be
+                // read as yet another answer).
+                return self.fail_at(
+                    Stage::Auth,
+                    ErrorKind::Protocol(ProtocolError::UnexpectedReply(reply)),
+                );
+            }
             Cmd::Auth | Cmd::AuthResponse | Cmd::AuthAbort | Cmd::AuthLoginPassword
                 if code == 334 =>
             {
