@@ -209,7 +209,30 @@ mod tests {
                 .contains("TLS handshake failed at stage TlsHandshake")
         );
         let reset = Error::from_io(io::ErrorKind::ConnectionReset.into(), Stage::Helo);
+        assert!(reset.is_transient());
         assert_eq!(reset.stage(), Some(Stage::Helo));
         assert!(reset.to_string().contains("stage Helo"));
+    }
+
+    /// Greylisting: a message every recipient of which was refused with a
+    /// 4yz is a transient rejection; one permanent refusal makes it permanent.
+    #[test]
+    fn a_rejection_is_transient_when_every_refusal_is() {
+        use smtp_proto::{Address, Outcome, RecipientResult, TransactionError, TransactionId};
+        let rejected = |transient: bool| {
+            Error::Rejected(Box::new(Outcome {
+                id: TransactionId(1),
+                recipients: vec![RecipientResult {
+                    address: Address::new("b@example.org").unwrap(),
+                    rcpt_reply: None,
+                    delivery_reply: None,
+                    fate_unknown: false,
+                }],
+                result: Err(TransactionError::NoRecipientAccepted { transient }),
+                end_of_data_sent: false,
+            }))
+        };
+        assert!(rejected(true).is_transient());
+        assert!(!rejected(false).is_transient());
     }
 }
