@@ -18,11 +18,12 @@ cargo test --workspace
 echo "== the in-memory example (a whole session against a scripted server)"
 cargo run --quiet -p smtp-examples --bin in_memory
 
-echo "== no_std: smtp-proto without std, with and without message composition"
+echo "== no_std: smtp-proto without std, with and without message composition and SCRAM"
 (
     cd ci/no-std-check
     cargo build --quiet
     cargo build --quiet --features compose
+    cargo build --quiet --features compose,scram
     # The check must be able to fail: linking std has to break the build.
     if cargo build --quiet --features link-std 2>/dev/null; then
         echo "no-std-check built with std linked: the proof is broken" >&2

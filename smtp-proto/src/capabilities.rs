@@ -12,6 +12,18 @@ pub enum Mechanism {
     Login,
     /// `AUTH XOAUTH2` with a bearer token (Google, Microsoft).
     XOAuth2,
+    /// `AUTH OAUTHBEARER` (RFC 7628): the standard form of a bearer token.
+    OAuthBearer,
+    /// `AUTH SCRAM-SHA-256` (RFC 7677): the password never crosses the
+    /// connection, and the server proves it knows it too. Needs the `scram`
+    /// feature and entropy from the caller
+    /// ([`Client::set_entropy`](crate::Client::set_entropy)).
+    ScramSha256,
+    /// `AUTH SCRAM-SHA-256-PLUS`: SCRAM bound to this TLS connection
+    /// (`tls-exporter`, RFC 9266), so a man in the middle that terminates
+    /// TLS cannot relay it. Needs the connection's exporter
+    /// ([`Client::set_tls_exporter`](crate::Client::set_tls_exporter)).
+    ScramSha256Plus,
 }
 
 impl Mechanism {
@@ -21,11 +33,27 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
             Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
         }
     }
 
-    fn from_name(name: &[u8]) -> Option<Self> {
-        [Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2]
+    /// Every mechanism, in the order the client prefers them when the
+    /// caller names none: SCRAM (bound, then not), then PLAIN and LOGIN for
+    /// passwords; OAUTHBEARER, then XOAUTH2, for tokens.
+    pub const PREFERENCE: [Mechanism; 6] = [
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha256,
+        Mechanism::Plain,
+        Mechanism::Login,
+        Mechanism::OAuthBearer,
+        Mechanism::XOAuth2,
+    ];
+
+    /// The mechanism of this name on the wire (any case).
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Mechanism::PREFERENCE
             .into_iter()
             .find(|m| name.eq_ignore_ascii_case(m.name().as_bytes()))
     }

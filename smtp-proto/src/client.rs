@@ -37,6 +37,16 @@ pub(crate) enum Cmd {
     /// `*`: the client gives up a SASL exchange the server wants to go on
     /// with (RFC 4954 section 4); the server answers 501.
     AuthCancel,
+    /// SCRAM's client-first-message (with AUTH, or after its 334). (Never
+    /// written without the `scram` feature.)
+    #[cfg_attr(not(feature = "scram"), allow(dead_code))]
+    ScramFirst,
+    /// SCRAM's client-final-message (the proof).
+    #[cfg_attr(not(feature = "scram"), allow(dead_code))]
+    ScramFinal,
+    /// The empty line after the server's signature was checked.
+    #[cfg_attr(not(feature = "scram"), allow(dead_code))]
+    ScramDone,
     AuthLogin,
     AuthLoginUsername,
     AuthLoginPassword,
@@ -58,9 +68,14 @@ impl Cmd {
             Cmd::Greeting => Stage::Init,
             Cmd::Ehlo | Cmd::Helo => Stage::Helo,
             Cmd::StartTls => Stage::StartTls,
-            Cmd::Auth | Cmd::AuthStart | Cmd::AuthResponse | Cmd::AuthAbort | Cmd::AuthCancel => {
-                Stage::Auth
-            }
+            Cmd::Auth
+            | Cmd::AuthStart
+            | Cmd::AuthResponse
+            | Cmd::AuthAbort
+            | Cmd::AuthCancel
+            | Cmd::ScramFirst
+            | Cmd::ScramFinal
+            | Cmd::ScramDone => Stage::Auth,
             Cmd::AuthLogin => Stage::AuthLogin,
             Cmd::AuthLoginUsername => Stage::AuthLoginUsername,
             Cmd::AuthLoginPassword => Stage::AuthLoginPassword,
@@ -238,6 +253,15 @@ pub struct Client {
     pub(crate) server_tx_open: bool,
     pub(crate) next_id: u64,
     pub(crate) now: Instant,
+    /// The caller's random bytes for this connection (SCRAM's nonce).
+    pub(crate) entropy: Option<[u8; 18]>,
+    /// The connection's TLS exporter, for SCRAM-SHA-256-PLUS.
+    pub(crate) tls_exporter: Option<[u8; 32]>,
+    /// The SCRAM exchange under way.
+    #[cfg(feature = "scram")]
+    pub(crate) scram: Option<crate::sasl::scram::Scram>,
+    /// What an OAuth error challenge said, for the failure that follows.
+    pub(crate) oauth_status: Option<alloc::string::String>,
 }
 
 /// How many BDAT chunks may await their replies at once (pipelined), so a
@@ -293,7 +317,31 @@ impl Client {
             server_tx_open: false,
             next_id: 1,
             now,
+            entropy: None,
+            tls_exporter: None,
+            #[cfg(feature = "scram")]
+            scram: None,
+            oauth_status: None,
         }
+    }
+
+    /// Random bytes for this connection, from a secure source (the core has
+    /// no RNG): SCRAM's client nonce is made from them, so without them
+    /// SCRAM is never chosen. Fresh ones for every connection.
+    pub fn set_entropy(&mut self, entropy: [u8; 18]) {
+        self.entropy = Some(entropy);
+    }
+
+    /// This connection's TLS exporter, for SCRAM-SHA-256-PLUS: 32 octets
+    /// exported with the label
+    /// [`TLS_EXPORTER_LABEL`](crate::TLS_EXPORTER_LABEL) and no context (RFC
+    /// 9266), once the handshake is done (implicit TLS, or STARTTLS before
+    /// [`handle_tls_established`](Client::handle_tls_established)). With it,
+    /// SCRAM-SHA-256-PLUS is used where offered, and plain SCRAM-SHA-256
+    /// says the client could have bound the channel (a stripped -PLUS offer
+    /// then fails).
+    pub fn set_tls_exporter(&mut self, exporter: [u8; 32]) {
+        self.tls_exporter = Some(exporter);
     }
 
     /// The configuration the client was made with.
@@ -663,10 +711,12 @@ impl Client {
             let line = &self.out[start..];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);
             let text = match cmd {
-                Cmd::AuthLoginUsername | Cmd::AuthLoginPassword | Cmd::AuthResponse => {
-                    b"<redacted>".to_vec()
-                }
-                Cmd::Auth => {
+                Cmd::AuthLoginUsername
+                | Cmd::AuthLoginPassword
+                | Cmd::AuthResponse
+                | Cmd::ScramFinal => b"<redacted>".to_vec(),
+                Cmd::ScramFirst if !line.starts_with(b"AUTH ") => b"<redacted>".to_vec(),
+                Cmd::Auth | Cmd::ScramFirst => {
                     let verb_len = line.iter().rposition(|&b| b == b' ').unwrap_or(line.len());
                     [&line[..verb_len], b" <redacted>"].concat()
                 }

@@ -47,6 +47,20 @@ pub enum ErrorKind {
     /// The server did not accept the credentials (any reply but 235 to the
     /// last step of AUTH; smtp-sink, for one, answers 250).
     AuthFailed(Reply),
+    /// The server refused the OAuth 2 token (XOAUTH2 or OAUTHBEARER): the
+    /// final reply, and the `status` its error challenge gave (RFC 7628
+    /// section 3.2.2; e.g. `invalid_token` or Google's `401`: get a new
+    /// token).
+    OAuthRejected {
+        /// The server's final reply.
+        reply: Reply,
+        /// The error challenge's `status`, when it had one.
+        status: Option<alloc::boxed::Box<str>>,
+    },
+    /// SCRAM: the server's signature (`v=`) is wrong, so it does not know
+    /// the password and may not be the server it claims to be. Nothing
+    /// more was sent to it.
+    ServerSignatureMismatch,
     /// The server offers no mechanism the client can use (or not the one
     /// asked for), or no AUTH at all.
     AuthUnavailable,
@@ -91,6 +105,7 @@ impl Error {
         match &self.kind {
             ErrorKind::Rejected(r)
             | ErrorKind::AuthFailed(r)
+            | ErrorKind::OAuthRejected { reply: r, .. }
             | ErrorKind::Protocol(ProtocolError::UnexpectedReply(r)) => Some(r),
             _ => None,
         }
@@ -130,6 +145,16 @@ impl fmt::Display for Error {
                 f.write_str("refusing to send credentials over an unencrypted connection")
             }
             ErrorKind::AuthFailed(r) => write!(f, "authentication failed: {r}"),
+            ErrorKind::OAuthRejected { reply, status } => {
+                write!(f, "the OAuth token was refused: {reply}")?;
+                match status {
+                    Some(s) => write!(f, " (status {s})"),
+                    None => Ok(()),
+                }
+            }
+            ErrorKind::ServerSignatureMismatch => {
+                f.write_str("the server's SCRAM signature is wrong: it does not know the password")
+            }
             ErrorKind::AuthUnavailable => f.write_str("the server offers no usable AUTH mechanism"),
             ErrorKind::Body(b) => write!(f, "{b}"),
         }

@@ -139,6 +139,7 @@ mod inline;
 #[cfg(feature = "compose")]
 pub mod message;
 pub mod reply;
+mod sasl;
 mod stage;
 mod time;
 mod transitions;
@@ -155,5 +156,7 @@ pub use event::{
     Direction, Event, Outcome, Output, RecipientResult, TransactionId, TranscriptLine,
 };
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError, ReplyLimits, ReplyParser};
+#[cfg(feature = "scram")]
+pub use sasl::scram::{MAX_ITERATIONS as MAX_SCRAM_ITERATIONS, TLS_EXPORTER_LABEL};
 pub use stage::Stage;
 pub use time::{Instant, Timeouts};

@@ -80,18 +80,41 @@ impl Client {
                 self.events.push_back(Event::Authenticated);
                 self.open();
             }
-            Cmd::Auth | Cmd::AuthResponse
-                if code == 334 && self.auth_mechanism() == Some(Mechanism::XOAuth2) =>
-            {
-                // An XOAUTH2 error challenge: answer empty to get the final reply.
-                self.write_command(Cmd::AuthAbort, b"\r\n");
+            Cmd::Auth | Cmd::AuthResponse if code == 334 && self.uses_oauth() => {
+                // An OAuth error challenge (a base64 JSON status): answer it
+                // to get the final reply; XOAUTH2 wants an empty line,
+                // OAUTHBEARER a ^A (RFC 7628 section 3.2.3).
+                self.oauth_status = first_line(&reply).and_then(crate::sasl::oauth_error_status);
+                let answer: &[u8] = match self.auth_mechanism() {
+                    Some(Mechanism::OAuthBearer) => b"AQ==\r\n",
+                    _ => b"\r\n",
+                };
+                self.write_command(Cmd::AuthAbort, answer);
             }
             Cmd::AuthStart if code == 334 => {
                 let mut line = Vec::new();
-                if let Some(response) = self.initial_response() {
-                    command::base64_line(&mut line, b"", &response);
-                }
-                self.write_command(Cmd::AuthResponse, &line);
+                let (cmd, response) = self.initial_response();
+                command::base64_line(&mut line, b"", &response);
+                let cmd = if cmd == Cmd::Auth {
+                    Cmd::AuthResponse
+                } else {
+                    cmd
+                };
+                self.write_command(cmd, &line);
+            }
+            #[cfg(feature = "scram")]
+            Cmd::ScramFirst | Cmd::ScramFinal if code == 334 => {
+                self.on_scram_challenge(cmd, &reply)
+            }
+            Cmd::ScramDone if code == 235 => {
+                self.events.push_back(Event::Authenticated);
+                self.open();
+            }
+            Cmd::ScramFinal if code == 235 => {
+                // Success without the server's signature: it has not proved
+                // it knows the password (RFC 5802 section 5: the client
+                // MUST check it). Nothing more goes to it.
+                return self.fail_at(Stage::Auth, ErrorKind::ServerSignatureMismatch);
             }
             Cmd::AuthLogin if code == 334 => self.send_login_step(Cmd::AuthLoginUsername),
             Cmd::AuthLoginUsername if code == 334 => self.send_login_step(Cmd::AuthLoginPassword),
@@ -123,14 +146,22 @@ impl Client {
             | Cmd::AuthCancel
             | Cmd::AuthLogin
             | Cmd::AuthLoginUsername
-            | Cmd::AuthLoginPassword => {
+            | Cmd::AuthLoginPassword
+            | Cmd::ScramFirst
+            | Cmd::ScramFinal
+            | Cmd::ScramDone => {
                 let stage = cmd.stage();
                 let is_auth = !matches!(cmd, Cmd::Greeting | Cmd::Ehlo | Cmd::Helo | Cmd::StartTls);
                 // A cancelled exchange failed whatever the server answers.
                 let kind = if is_auth
                     && (reply.class() != ReplyClass::Transient || cmd == Cmd::AuthCancel)
                 {
-                    ErrorKind::AuthFailed(reply)
+                    if self.uses_oauth() {
+                        let status = self.oauth_status.take().map(Into::into);
+                        ErrorKind::OAuthRejected { reply, status }
+                    } else {
+                        ErrorKind::AuthFailed(reply)
+                    }
                 } else {
                     ErrorKind::Rejected(reply)
                 };
@@ -657,17 +688,24 @@ impl Client {
         let Some(mechanism) = self.auth_mechanism() else {
             return self.fail_at(Stage::Helo, ErrorKind::AuthUnavailable);
         };
-        let verb: &[u8] = match mechanism {
-            Mechanism::Plain => b"AUTH PLAIN",
-            Mechanism::XOAuth2 => b"AUTH XOAUTH2",
-            Mechanism::Login => return self.write_command(Cmd::AuthLogin, b"AUTH LOGIN\r\n"),
-        };
+        if mechanism == Mechanism::Login {
+            return self.write_command(Cmd::AuthLogin, b"AUTH LOGIN\r\n");
+        }
+        #[cfg(feature = "scram")]
+        self.start_scram(mechanism, &creds);
+        #[cfg(not(feature = "scram"))]
+        let _ = &creds;
+        let mut verb = Vec::new();
+        verb.extend_from_slice(b"AUTH ");
+        verb.extend_from_slice(mechanism.name().as_bytes());
+        let verb = &verb[..];
+        let (cmd, response) = self.initial_response();
         let mut line = Vec::new();
         line.extend_from_slice(verb);
         line.push(b' ');
-        command::base64_line(&mut line, b"", &initial_response(mechanism, &creds));
+        command::base64_line(&mut line, b"", &response);
         if line.len() <= MAX_COMMAND_LINE {
-            self.write_command(Cmd::Auth, &line);
+            self.write_command(cmd, &line);
         } else {
             // RFC 4954 section 4: the client MUST NOT use an initial response
             // that makes the line exceed 512 octets; it answers the 334
@@ -679,10 +717,82 @@ impl Client {
         }
     }
 
-    /// The response of the mechanism in use (PLAIN or XOAUTH2), unencoded.
-    fn initial_response(&self) -> Option<Vec<u8>> {
-        let creds = self.config.credentials.as_ref()?;
-        Some(initial_response(self.auth_mechanism()?, creds))
+    /// The first message of the mechanism in use, unencoded, and the
+    /// command that carries it.
+    fn initial_response(&self) -> (Cmd, Vec<u8>) {
+        #[cfg(feature = "scram")]
+        if let Some(scram) = &self.scram {
+            return (Cmd::ScramFirst, scram.client_first());
+        }
+        let response = match (self.auth_mechanism(), &self.config.credentials) {
+            (Some(m), Some(creds)) => initial_response(m, creds),
+            _ => Vec::new(),
+        };
+        (Cmd::Auth, response)
+    }
+
+    /// True when the mechanism in use takes an OAuth 2 token.
+    fn uses_oauth(&self) -> bool {
+        matches!(
+            self.auth_mechanism(),
+            Some(Mechanism::XOAuth2 | Mechanism::OAuthBearer)
+        )
+    }
+
+    /// Starts SCRAM (the nonce from the caller's entropy, the channel
+    /// binding as the server offers and the connection allows).
+    #[cfg(feature = "scram")]
+    fn start_scram(&mut self, mechanism: Mechanism, creds: &Credentials) {
+        use crate::sasl::scram::{Binding, Scram, nonce_from_entropy};
+        let (Some(entropy), Credentials::Password { user, .. }) = (&self.entropy, creds) else {
+            return;
+        };
+        let plus_offered = self
+            .caps
+            .as_ref()
+            .is_some_and(|c| c.offers_auth(Mechanism::ScramSha256Plus));
+        let binding = match (mechanism, self.tls_exporter) {
+            (Mechanism::ScramSha256Plus, Some(exporter)) => Binding::TlsExporter(exporter),
+            (Mechanism::ScramSha256, Some(_)) if !plus_offered => Binding::NotOffered,
+            (Mechanism::ScramSha256 | Mechanism::ScramSha256Plus, _) => Binding::None,
+            _ => return,
+        };
+        self.scram = Some(Scram::new(user, nonce_from_entropy(entropy), binding));
+    }
+
+    /// The server's SCRAM messages: the first is answered with the proof,
+    /// the last (its signature) is checked. One that cannot be answered is
+    /// cancelled with `*`; a wrong signature ends the session at once.
+    #[cfg(feature = "scram")]
+    fn on_scram_challenge(&mut self, cmd: Cmd, reply: &Reply) {
+        use crate::sasl::scram::ScramError;
+        let message = first_line(reply).and_then(crate::base64::decode);
+        let password = match &self.config.credentials {
+            Some(Credentials::Password { password, .. }) => password.expose(),
+            _ => "",
+        };
+        let Some(scram) = self.scram.as_mut() else {
+            return self.write_command(Cmd::AuthCancel, b"*\r\n");
+        };
+        let answer = message.ok_or(ScramError::Malformed).and_then(|m| {
+            if cmd == Cmd::ScramFirst {
+                scram.client_final(&m, password).map(Some)
+            } else {
+                scram.verify_server_final(&m).map(|()| None)
+            }
+        });
+        match answer {
+            Ok(Some(client_final)) => {
+                let mut line = Vec::new();
+                command::base64_line(&mut line, b"", &client_final);
+                self.write_command(Cmd::ScramFinal, &line);
+            }
+            Ok(None) => self.write_command(Cmd::ScramDone, b"\r\n"),
+            Err(ScramError::BadServerSignature) => {
+                self.fail_at(Stage::Auth, ErrorKind::ServerSignatureMismatch)
+            }
+            Err(_) => self.write_command(Cmd::AuthCancel, b"*\r\n"),
+        }
     }
 
     /// The mechanism to use: the caller's choice if the server offers it,
@@ -690,13 +800,21 @@ impl Client {
     pub(crate) fn auth_mechanism(&self) -> Option<Mechanism> {
         let caps = self.caps.as_ref()?;
         let creds = self.config.credentials.as_ref()?;
-        let fits = |m: Mechanism| match creds {
-            Credentials::Password { .. } => m != Mechanism::XOAuth2,
-            Credentials::OAuth2 { .. } => m == Mechanism::XOAuth2,
+        // SCRAM needs the feature and the caller's entropy; -PLUS also the
+        // connection's TLS exporter.
+        let scram = cfg!(feature = "scram") && self.entropy.is_some();
+        let fits = |m: Mechanism| match (creds, m) {
+            (Credentials::Password { .. }, Mechanism::Plain | Mechanism::Login) => true,
+            (Credentials::Password { .. }, Mechanism::ScramSha256) => scram,
+            (Credentials::Password { .. }, Mechanism::ScramSha256Plus) => {
+                scram && self.tls_exporter.is_some() && self.encrypted
+            }
+            (Credentials::OAuth2 { .. }, Mechanism::OAuthBearer | Mechanism::XOAuth2) => true,
+            _ => false,
         };
         match self.config.mechanism {
             Some(m) => (caps.offers_auth(m) && fits(m)).then_some(m),
-            None => [Mechanism::Plain, Mechanism::Login, Mechanism::XOAuth2]
+            None => Mechanism::PREFERENCE
                 .into_iter()
                 .find(|&m| caps.offers_auth(m) && fits(m)),
         }
@@ -750,6 +868,7 @@ impl Client {
                 | ErrorKind::AuthRequiresTls
                 | ErrorKind::AuthUnavailable
                 | ErrorKind::AuthFailed(_)
+                | ErrorKind::OAuthRejected { .. }
         ) || matches!(&kind, ErrorKind::Rejected(r) if r.code().value() != 421 && r.code().value() != 221);
         let error = Error::new(stage, kind);
         // Nothing written but not yet handed out goes.
@@ -794,8 +913,17 @@ const MAX_COMMAND_LINE: usize = 512;
 fn initial_response(mechanism: Mechanism, creds: &Credentials) -> Vec<u8> {
     match mechanism {
         Mechanism::XOAuth2 => command::xoauth2_response(creds),
+        Mechanism::OAuthBearer => {
+            let (user, token) = command::user_and_secret(creds);
+            crate::sasl::oauthbearer_response(user, token)
+        }
         _ => command::plain_response(creds),
     }
+}
+
+/// The text of a reply's first line (a SASL challenge is one line).
+fn first_line(reply: &Reply) -> Option<&[u8]> {
+    reply.lines().next()
 }
 
 /// True when every refused recipient was refused with a 4yz reply (a
@@ -819,6 +947,9 @@ pub(crate) fn refusals_transient(recipients: &[RecipientResult]) -> bool {
 /// - A message whose end of data was answered (a 421) was refused.
 /// - Anything else was not sent, or (its end of data out, no reply) may
 ///   have been accepted: [`Outcome::fate_unknown`].
+// The outcome's own type, stored as it is: boxing it here would only add an
+// allocation per message.
+#[allow(clippy::result_large_err)]
 fn result_when_session_ends(
     tx: &mut Tx,
     lmtp: bool,

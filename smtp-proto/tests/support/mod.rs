@@ -9,7 +9,11 @@
 //!   `implicit-tls`, `allow-plaintext-auth`, `pipelining=off`, `chunking=off`,
 //!   `lmtp`, `all-or-nothing`, `timeout=SECS`, `max-line=N`, `max-lines=N`,
 //!   `max-reply=N`, `name=HOST`, `no-quit` (QUIT is otherwise asked for
-//!   right after the messages are queued).
+//!   right after the messages are queued), `entropy` (the caller gives the
+//!   18 bytes 1, 2, ..., 18: SCRAM may be used), `tls-exporter` (the
+//!   connection's exporter is 32 bytes of 7: SCRAM-SHA-256-PLUS may be
+//!   used); `mechanism=` also takes `OAUTHBEARER`, `SCRAM-SHA-256` and
+//!   `SCRAM-SHA-256-PLUS`.
 //! - `message KEY=VALUE ...`: queues a message: `from=ADDR` (`<>` for the null
 //!   path), `to=A,B,C`, `size=N`, `body-type=8bit|binary`, `require-tls`,
 //!   `ret=full|hdrs`, `envid=ID`, `notify=success,failure,delay|never`,
@@ -90,6 +94,8 @@ pub struct Scenario {
     pub name: String,
     config: Config,
     no_quit: bool,
+    entropy: bool,
+    tls_exporter: bool,
     messages: Vec<MessageSpec>,
     steps: Vec<Step>,
     expect_stages: Option<Vec<String>>,
@@ -179,6 +185,8 @@ impl Scenario {
                 ..Config::default()
             },
             no_quit: false,
+            entropy: false,
+            tls_exporter: false,
             messages: vec![],
             steps: vec![],
             expect_stages: None,
@@ -262,6 +270,9 @@ impl Scenario {
                         "PLAIN" => Mechanism::Plain,
                         "LOGIN" => Mechanism::Login,
                         "XOAUTH2" => Mechanism::XOAuth2,
+                        "OAUTHBEARER" => Mechanism::OAuthBearer,
+                        "SCRAM-SHA-256" => Mechanism::ScramSha256,
+                        "SCRAM-SHA-256-PLUS" => Mechanism::ScramSha256Plus,
                         _ => panic!("mechanism {v}"),
                     })
                 }
@@ -287,6 +298,8 @@ impl Scenario {
                 "max-reply" => c.reply_limits.max_reply_bytes = v.parse().unwrap(),
                 "name" => c.client_name = ClientName::new(v).unwrap(),
                 "no-quit" => self.no_quit = true,
+                "entropy" => self.entropy = true,
+                "tls-exporter" => self.tls_exporter = true,
                 _ => panic!("config {k}"),
             }
         }
@@ -418,6 +431,12 @@ impl Scenario {
         };
         let mut now = Instant::ZERO;
         let mut client = Client::new(self.config.clone(), now);
+        if self.entropy {
+            client.set_entropy(core::array::from_fn(|i| i as u8 + 1));
+        }
+        if self.tls_exporter {
+            client.set_tls_exporter([7; 32]);
+        }
         // Shared with the body callback, and grown at `queue` steps.
         let ids = std::cell::RefCell::new(BTreeMap::new());
         for (i, m) in self.messages.iter().enumerate().filter(|(_, m)| !m.later) {
@@ -798,6 +817,14 @@ pub fn error_name(e: &Error) -> String {
         ErrorKind::TlsUnavailable => "TlsUnavailable".into(),
         ErrorKind::AuthRequiresTls => "AuthRequiresTls".into(),
         ErrorKind::AuthFailed(r) => format!("AuthFailed {}", r.code()),
+        ErrorKind::OAuthRejected { reply, status } => {
+            format!(
+                "OAuthRejected {} {}",
+                reply.code(),
+                status.as_deref().unwrap_or("-")
+            )
+        }
+        ErrorKind::ServerSignatureMismatch => "ServerSignatureMismatch".into(),
         ErrorKind::AuthUnavailable => "AuthUnavailable".into(),
         ErrorKind::Body(b) => format!("Body {b:?}"),
         other => format!("{other:?}"),
