@@ -215,7 +215,7 @@ EOF
 cat >"$conf/sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
 auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
+mech_list: PLAIN LOGIN SCRAM-SHA-256
 sasldb_path: $conf/sasl/sasldb2
 EOF
 

@@ -79,6 +79,9 @@ pub struct Connect {
     pub implicit_tls: bool,
     /// AUTH with the test credentials and this mechanism.
     pub auth: Option<Mechanism>,
+    /// AUTH with the test credentials and the mechanism the client prefers
+    /// among those offered (when `auth` is `None`).
+    pub auth_by_preference: bool,
     /// Allow AUTH on a plaintext connection.
     pub allow_plaintext_auth: bool,
     /// Every deadline, the connect timeout included.
@@ -95,6 +98,7 @@ impl Default for Connect {
             tls: TlsPolicy::Opportunistic,
             implicit_tls: false,
             auth: None,
+            auth_by_preference: false,
             allow_plaintext_auth: false,
             timeout: Duration::from_secs(30),
             pipelining: true,
@@ -114,9 +118,9 @@ impl Connect {
             allow_plaintext_auth: self.allow_plaintext_auth,
             ..Config::default()
         };
-        if let Some(mech) = self.auth {
+        if self.auth.is_some() || self.auth_by_preference {
             config.credentials = Some(Credentials::password(TEST_USER, TEST_PASSWORD).unwrap());
-            config.mechanism = Some(mech);
+            config.mechanism = self.auth;
         }
         let mut options = Options::new(config)
             .connect_timeout(self.timeout)

@@ -374,6 +374,30 @@ pub fn postfix(adapter: &dyn Adapter) {
             true,
             false,
         ),
+        // Cyrus offers SCRAM-SHA-256 (its mech_list has it, its sasldb the
+        // password): named, and chosen by preference over PLAIN.
+        (
+            "submission-scram",
+            server.submission_port,
+            Connect {
+                tls: TlsPolicy::Required,
+                auth: Some(Mechanism::ScramSha256),
+                ..plain
+            },
+            true,
+            false,
+        ),
+        (
+            "smtps-preferred",
+            server.smtps_port,
+            Connect {
+                implicit_tls: true,
+                auth_by_preference: true,
+                ..plain
+            },
+            true,
+            false,
+        ),
     ];
     let mut expected: Vec<(String, TestMessage)> = Vec::new();
     for (name, port, connect, encrypted, big) in &modes {
@@ -395,6 +419,15 @@ pub fn postfix(adapter: &dyn Adapter) {
             }
         }
     }
+    // Both SCRAM modes authenticated with SCRAM, as Postfix logs it (the
+    // preferred one did not fall back to PLAIN).
+    let scram_logins = server.log().matches("sasl_method=SCRAM-SHA-256").count();
+    checks.check(scram_logins >= 2, || {
+        format!(
+            "{test}: {scram_logins} SCRAM-SHA-256 logins in Postfix's log, want 2; its log:\n{}",
+            server.log_tail()
+        )
+    });
     // Issue 11, bug 1: with PIPELINING and CHUNKING, message 1's only
     // recipient is refused while its 2.5 MiB body is on its way (streamed
     // in chunks by the blocking adapter, one BDAT by the others), and

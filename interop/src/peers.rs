@@ -291,9 +291,14 @@ impl Postfix {
         .unwrap_or_else(|| self.deliveries())
     }
 
+    /// Postfix's whole log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+
     /// The end of Postfix's log (for failure messages).
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default();
+        let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }

@@ -27,12 +27,14 @@ pub trait AsyncConnection {
 
     /// Runs the TLS handshake on the plaintext connection within `limit`;
     /// errors name `stage`. After a failure the connection is unusable.
+    /// Returns the connection's TLS exporter for channel binding (see
+    /// [`crate::tls_exporter`]), when there is one.
     fn start_tls(
         &mut self,
         tls: &TlsTarget,
         limit: Duration,
         stage: Stage,
-    ) -> impl Future<Output = Result<(), Error>>;
+    ) -> impl Future<Output = Result<Option<[u8; 32]>, Error>>;
 }
 
 /// A message body as the async loop reads it.
@@ -111,8 +113,9 @@ impl<C: AsyncConnection> AsyncSession<C> {
                 Ok(tls) => session.conn.start_tls(&tls, limit, Stage::Init).await,
                 Err(e) => Err(e),
             };
-            if let Err(e) = started {
-                opened = Err(session.driver.tls_failed(e));
+            match started {
+                Ok(exporter) => session.driver.set_tls_exporter(exporter),
+                Err(e) => opened = Err(session.driver.tls_failed(e)),
             }
         }
         if opened.is_ok() {
@@ -280,8 +283,9 @@ impl<C: AsyncConnection> AsyncSession<C> {
                         Err(e) => return Err(self.driver.tls_failed(e)),
                     };
                     let limit = self.driver.handshake_timeout();
-                    if let Err(e) = self.conn.start_tls(&tls, limit, stage).await {
-                        return Err(self.driver.tls_failed(e));
+                    match self.conn.start_tls(&tls, limit, stage).await {
+                        Ok(exporter) => self.driver.set_tls_exporter(exporter),
+                        Err(e) => return Err(self.driver.tls_failed(e)),
                     }
                     self.driver.tls_established()?;
                 }

@@ -141,8 +141,15 @@ impl Driver {
     pub fn new(config: Config) -> Self {
         let clock = Clock::start();
         let now = clock.now();
+        let mut client = Client::new(config, now);
+        // Fresh random bytes for every connection (SCRAM's nonce); without
+        // them the core never picks SCRAM.
+        let mut entropy = [0u8; 18];
+        if crate::options::secure_random(&mut entropy) {
+            client.set_entropy(entropy);
+        }
         Driver {
-            client: Client::new(config, now),
+            client,
             last_used: now,
             now,
             clock,
@@ -328,6 +335,14 @@ impl Driver {
     pub fn timed_out(&mut self) {
         let now = self.tick();
         self.client.handle_timeout(now);
+    }
+
+    /// Gives the core the connection's TLS exporter (after a handshake),
+    /// for SCRAM-SHA-256-PLUS.
+    pub fn set_tls_exporter(&mut self, exporter: Option<[u8; 32]>) {
+        if let Some(exporter) = exporter {
+            self.client.set_tls_exporter(exporter);
+        }
     }
 
     /// The TLS handshake asked for by [`Step::StartTls`] succeeded.

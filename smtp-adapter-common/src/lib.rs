@@ -53,7 +53,7 @@ mod pool;
 pub use async_session::{AsyncBody, AsyncConnection, AsyncSession, delivered};
 pub use driver::{CHUNK, Clock, Driver, Goal, IntoEnvelope, READ_CHUNK, Step, body_of};
 pub use error::Error;
-pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget};
+pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget, tls_exporter};
 pub use pool::{AsyncPool, PoolConfig, PoolRuntime, PoolStats, Shelf, retryable};
 pub use rustls;
 pub use smtp_proto;

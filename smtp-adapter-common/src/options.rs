@@ -326,6 +326,21 @@ pub struct TlsTarget {
     pub name: ServerName<'static>,
 }
 
+/// Fills `buf` from the crypto provider's secure random source; false if it
+/// failed.
+pub(crate) fn secure_random(buf: &mut [u8]) -> bool {
+    provider().secure_random.fill(buf).is_ok()
+}
+
+/// The TLS exporter of an established connection for channel binding (RFC
+/// 9266: label `EXPORTER-Channel-Binding`, no context, 32 octets), which
+/// SCRAM-SHA-256-PLUS binds to; `None` if rustls cannot export (a TLS 1.2
+/// session without extended master secret).
+pub fn tls_exporter(conn: &rustls::ClientConnection) -> Option<[u8; 32]> {
+    conn.export_keying_material([0u8; 32], smtp_proto::TLS_EXPORTER_LABEL, None)
+        .ok()
+}
+
 #[cfg(feature = "aws-lc-rs")]
 fn provider() -> CryptoProvider {
     rustls::crypto::aws_lc_rs::default_provider()

@@ -138,7 +138,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Connection<S> {
         tls: &TlsTarget,
         limit: Duration,
         stage: Stage,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<[u8; 32]>, Error> {
         let Connection::Plain(sock) = std::mem::replace(self, Connection::Gone) else {
             return Err(smtp_proto::UsageError::NotExpectingTls.into());
         };
@@ -146,8 +146,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Connection<S> {
         let stream = within(limit, connect)
             .await
             .map_err(|e| Error::from_io(e, stage))?;
+        let exporter = smtp_adapter_common::tls_exporter(stream.get_ref().1);
         *self = Connection::Tls(Box::new(stream));
-        Ok(())
+        Ok(exporter)
     }
 }
 

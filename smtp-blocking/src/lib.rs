@@ -427,6 +427,10 @@ impl<S: Transport> Session<S> {
         self.read_timeout = None;
         match handshake(sock, &tls, self.driver.handshake_timeout(), stage) {
             Ok(conn) => {
+                if let Conn::Tls(stream) = &conn {
+                    let exporter = smtp_adapter_common::tls_exporter(&stream.conn);
+                    self.driver.set_tls_exporter(exporter);
+                }
                 self.conn = conn;
                 Ok(())
             }

@@ -29,8 +29,10 @@ Server:
   --user NAME             authenticate as NAME
   --password PASS         the password (better: set SMTP_PASSWORD instead, so
                           it does not show in the process list)
-  --auth MECH             plain | login | xoauth2 (default: the best offered;
-                          with xoauth2 the password is the OAuth2 token)
+  --auth MECH             plain | login | scram-sha-256 | scram-sha-256-plus |
+                          xoauth2 | oauthbearer (default: the best offered,
+                          SCRAM first; with xoauth2 and oauthbearer the
+                          password is the OAuth2 token)
   --allow-plaintext-auth  for loopback and testing only: allow credentials on
                           an unencrypted connection (refused unless the
                           server is 127.0.0.0/8, ::1 or localhost)
@@ -471,14 +473,12 @@ pub fn parse_tls(s: &str) -> Result<TlsPolicy, UsageError> {
 
 /// Parses `--auth`.
 pub fn parse_mechanism(s: &str) -> Result<Mechanism, UsageError> {
-    match s.to_ascii_lowercase().as_str() {
-        "plain" => Ok(Mechanism::Plain),
-        "login" => Ok(Mechanism::Login),
-        "xoauth2" => Ok(Mechanism::XOAuth2),
-        _ => Err(usage(format!(
-            "invalid --auth {s:?}: use plain, login or xoauth2"
-        ))),
-    }
+    Mechanism::from_name(s.as_bytes()).ok_or_else(|| {
+        usage(format!(
+            "invalid --auth {s:?}: use plain, login, scram-sha-256, scram-sha-256-plus, \
+             xoauth2 or oauthbearer"
+        ))
+    })
 }
 
 /// Parses `--timeout`: seconds, fractions allowed, more than zero and at

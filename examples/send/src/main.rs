@@ -198,7 +198,9 @@ fn options(args: &Args, password: Option<Secret>, capture: bool) -> Result<Optio
     }
     if let (Some(user), Some(secret)) = (&args.user, password) {
         let credentials = match args.auth {
-            Some(Mechanism::XOAuth2) => Credentials::oauth2(user.as_str(), secret.expose()),
+            Some(Mechanism::XOAuth2 | Mechanism::OAuthBearer) => {
+                Credentials::oauth2(user.as_str(), secret.expose())
+            }
             _ => Credentials::password(user.as_str(), secret.expose()),
         };
         // A NUL (or XOAUTH2's ^A) would change what the server reads.
