@@ -144,11 +144,16 @@ impl Harness {
             config.tls_policy() == TlsPolicy::Required && !config.implicit_tls,
             secrets(&config.credentials),
         );
+        let mut client = Client::new(config.clone(), Instant::ZERO);
+        // Entropy and a channel binding, so SCRAM and SCRAM-PLUS are used
+        // where offered.
+        client.set_entropy([0x5a; 18]);
+        client.set_tls_exporter([0x33; 32]);
         let mut h = Harness {
             encrypted: config.implicit_tls,
             pipelining_cfg: config.pipelining,
             allow_plaintext_auth: config.allow_plaintext_auth,
-            client: Client::new(config, Instant::ZERO),
+            client,
             model,
             now: Instant::ZERO,
             auto_tls: true,

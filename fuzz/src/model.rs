@@ -550,7 +550,8 @@ impl Model {
                 lossy(line)
             );
         }
-        if std::mem::take(&mut self.challenge) {
+        let answering = std::mem::take(&mut self.challenge);
+        if answering {
             assert!(
                 line != b"QUIT",
                 "QUIT written as the answer to a SASL challenge (RFC 4954: cancel with \"*\")"
@@ -601,6 +602,15 @@ impl Model {
             Exp::Auth
         } else if line == b"*" {
             Exp::AuthCancel
+        } else if answering {
+            // A SASL response after a 334 (SCRAM's proof, its closing empty
+            // line): base64 or empty, nothing the model reads further.
+            assert!(
+                line.iter().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b)),
+                "a SASL response that is not base64: {:?}",
+                lossy(line)
+            );
+            Exp::Auth
         } else if line == b"AUTH PLAIN" {
             self.last = Last::AuthStartPlain;
             Exp::AuthStart
@@ -621,6 +631,11 @@ impl Model {
             Exp::Auth
         } else if line.starts_with(b"AUTH XOAUTH2 ") {
             self.last = Last::AuthXOAuth2;
+            Exp::Auth
+        } else if line.starts_with(b"AUTH SCRAM-SHA-256 ")
+            || line.starts_with(b"AUTH SCRAM-SHA-256-PLUS ")
+            || line.starts_with(b"AUTH OAUTHBEARER ")
+        {
             Exp::Auth
         } else if let Some(rest) = line.strip_prefix(b"MAIL FROM:<") {
             let (k, _) = Self::parse_addr_k(rest, b's')

@@ -18,7 +18,7 @@ pub const CAPABILITIES: [&str; 14] = [
     "BINARYMIME",
     "ENHANCEDSTATUSCODES",
     "REQUIRETLS",
-    "coremail abcdefg",
+    "AUTH SCRAM-SHA-256 SCRAM-SHA-256-PLUS OAUTHBEARER",
 ];
 
 /// A multi-line 250 to EHLO/LHLO offering the capabilities whose bits are

@@ -110,7 +110,7 @@ impl Client {
                 self.events.push_back(Event::Authenticated);
                 self.open();
             }
-            Cmd::ScramFinal if code == 235 => {
+            Cmd::ScramFirst | Cmd::ScramFinal if code == 235 => {
                 // Success without the server's signature: it has not proved
                 // it knows the password (RFC 5802 section 5: the client
                 // MUST check it). Nothing more goes to it.
