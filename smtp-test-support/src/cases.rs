@@ -317,6 +317,35 @@ pub fn auth_login<H: Harness>(h: &H) {
     auth_with(h, Some(Mechanism::Login));
 }
 
+/// SCRAM-SHA-256-PLUS, chosen by preference over PLAIN after STARTTLS and
+/// over implicit TLS: the server checks the proof against the password and
+/// the channel binding against its own TLS exporter, so this passes only if
+/// the adapter handed the core this connection's exporter (and fresh
+/// entropy for the nonce).
+pub fn scram_plus_binds_the_tls_connection<H: Harness>(h: &H) {
+    for implicit in [false, true] {
+        let spec = Spec {
+            starttls: !implicit,
+            implicit_tls: implicit,
+            auth: true,
+            scram: true,
+            ..Spec::default()
+        };
+        let opts = with_credentials(options(PATIENT)).implicit_tls(implicit);
+        let (_, record) = deliver(h, spec, &opts, true);
+        assert!(record.authenticated && record.channel_bound, "{record:?}");
+        assert!(
+            record
+                .commands
+                .iter()
+                .any(|c| c.starts_with("AUTH SCRAM-SHA-256-PLUS ")),
+            "{record:?}"
+        );
+        // The password itself never crossed the connection.
+        assert!(!record.commands.iter().any(|c| c.contains(PASSWORD)));
+    }
+}
+
 /// Wrong credentials end the session with a permanent error at AUTH.
 pub fn auth_refused<H: Harness>(h: &H) {
     let spec = Spec {
@@ -906,7 +935,7 @@ macro_rules! conformance_suite {
     ($harness:expr) => {
         $crate::conformance_suite!(@cases $harness;
             plain, starttls, implicit_tls, implicit_tls_untrusted, server_name_checked,
-            auth_plain, auth_login,
+            auth_plain, auth_login, scram_plus_binds_the_tls_connection,
             auth_refused, no_password_without_starttls, no_password_after_failed_handshake,
             one_recipient_refused, several_messages, several_messages_without_pipelining,
             streamed_50_mib, silent_server_times_out, silent_greeting_times_out,

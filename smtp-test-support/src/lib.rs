@@ -20,6 +20,7 @@ pub mod body;
 pub mod cases;
 pub mod pki;
 pub mod pool_cases;
+pub mod scram;
 pub mod server;
 pub mod stream;
 

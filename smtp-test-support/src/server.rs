@@ -62,6 +62,9 @@ pub struct Spec {
     /// Offer AUTH PLAIN LOGIN (even in plaintext, as a careless server
     /// would: the client must still hold its password back).
     pub auth: bool,
+    /// Also offer SCRAM-SHA-256, and over TLS SCRAM-SHA-256-PLUS (checked
+    /// against this server's own TLS exporter).
+    pub scram: bool,
     /// Present a certificate from a CA the client does not trust.
     pub untrusted_cert: bool,
     /// Recipients refused with 550.
@@ -99,6 +102,8 @@ pub struct Record {
     pub tls: bool,
     /// Credentials were accepted.
     pub authenticated: bool,
+    /// SCRAM was accepted with the channel bound to this TLS connection.
+    pub channel_bound: bool,
     /// The messages accepted, in order.
     pub messages: Vec<Received>,
     /// Why the server stopped, if not by QUIT or end of stream.
@@ -341,8 +346,11 @@ impl Session<'_> {
         if self.spec.starttls && !tls {
             lines.push("STARTTLS");
         }
-        if self.spec.auth {
-            lines.push("AUTH PLAIN LOGIN");
+        match (self.spec.auth, self.spec.scram, tls) {
+            (true, true, true) => lines.push("AUTH PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS"),
+            (true, true, false) => lines.push("AUTH PLAIN LOGIN SCRAM-SHA-256"),
+            (true, false, _) => lines.push("AUTH PLAIN LOGIN"),
+            (false, ..) => {}
         }
         lines.push("8BITMIME");
         let n = lines.len();
@@ -376,12 +384,51 @@ impl Session<'_> {
                 let password = decode(&self.command_line(record)?);
                 user == USER.as_bytes() && password == PASSWORD.as_bytes()
             }
+            "SCRAM-SHA-256" | "SCRAM-SHA-256-PLUS" if self.spec.scram => {
+                let first = match initial {
+                    Some(r) => decode(&r),
+                    None => return self.reply(None, "501 5.5.2 initial response expected\r\n"),
+                };
+                let Some(scram) = crate::scram::ScramServer::start(&first) else {
+                    return self.reply(None, "501 5.5.2 not a SCRAM client-first-message\r\n");
+                };
+                let challenge = b64_line(scram.server_first().as_bytes());
+                self.reply(None, &format!("334 {challenge}\r\n"))?;
+                let client_final = decode(&self.command_line(record)?);
+                let exporter = self.exporter();
+                match scram.finish(&client_final, PASSWORD, exporter) {
+                    crate::scram::Verdict::Accepted {
+                        server_final,
+                        bound,
+                    } if scram.user() == Some(USER)
+                        && bound == (mechanism == "SCRAM-SHA-256-PLUS") =>
+                    {
+                        let v = b64_line(server_final.as_bytes());
+                        self.reply(None, &format!("334 {v}\r\n"))?;
+                        let done = self.command_line(record)?;
+                        record.channel_bound |= bound;
+                        done.is_empty()
+                    }
+                    _ => false,
+                }
+            }
             _ => return self.reply(None, "504 5.5.4 Unrecognized authentication type\r\n"),
         };
         record.authenticated |= ok;
         match ok {
             true => self.reply(None, "235 2.7.0 Authentication successful\r\n"),
             false => self.reply(None, "535 5.7.8 Authentication credentials invalid\r\n"),
+        }
+    }
+
+    /// This side's TLS exporter for channel binding (RFC 9266).
+    fn exporter(&self) -> Option<[u8; 32]> {
+        match &self.io.get_ref().wire {
+            Wire::Tls(t) => t
+                .conn
+                .export_keying_material([0u8; 32], smtp_proto::TLS_EXPORTER_LABEL, None)
+                .ok(),
+            _ => None,
         }
     }
 
@@ -696,4 +743,10 @@ fn accept_many(
         }));
     }
     workers
+}
+
+fn b64_line(bytes: &[u8]) -> String {
+    let mut v = Vec::new();
+    smtp_proto::base64::encode_into(bytes, &mut v);
+    String::from_utf8(v).unwrap_or_default()
 }
