@@ -5,9 +5,11 @@
 //! change of output, then review the diff.
 #![cfg(feature = "compose")]
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderForm, MessageParser, MimeHeaders, PartType};
 use proptest::prelude::*;
-use smtp_proto::message::{Attachment, ComposeError, Field, Mailbox, Message, MessageBuilder};
+use smtp_proto::message::{
+    Attachment, ComposeError, Field, HeaderField, Mailbox, Message, MessageBuilder,
+};
 use smtp_proto::{Address, BodyType};
 
 const NOW: i64 = 1_700_000_000; // Tue, 14 Nov 2023 22:13:20 UTC
@@ -138,6 +140,23 @@ fn attachments() -> MessageBuilder {
         ))
 }
 
+/// A value long enough to be folded several times.
+const LONG_VALUE: &str = "This header value is long enough that it has to be folded \
+    over several lines of at most seventy-eight columns, and it must come back unfolded \
+    as one line with every word in its place";
+
+/// A reply with fields of its own, and attachments.
+fn reply() -> MessageBuilder {
+    attachments()
+        .subject("Re: Two files")
+        .in_reply_to("<parent.1@example.net>")
+        .references("root.0@example.net")
+        .references("<parent.1@example.net>")
+        .header(HeaderField::new("X-Mailer", "smtp-proto").unwrap())
+        .header(HeaderField::new("X-Long", LONG_VALUE).unwrap())
+        .header(HeaderField::new("X-Greeting", "Grüße aus Köln, Zoë ✓").unwrap())
+}
+
 #[test]
 fn golden_plain_text() {
     let m = plain().build(ENTROPY).unwrap();
@@ -164,6 +183,13 @@ fn golden_attachments() {
     let m = attachments().build(ENTROPY).unwrap();
     check_shape(m.as_bytes());
     golden("attachments", &m);
+}
+
+#[test]
+fn golden_reply() {
+    let m = reply().build(ENTROPY).unwrap();
+    check_shape(m.as_bytes());
+    golden("reply", &m);
 }
 
 fn parse(m: &Message) -> mail_parser::Message<'_> {
@@ -300,6 +326,43 @@ fn parse_back_attachments() {
     assert_eq!(blob.content_transfer_encoding(), Some("base64"));
     assert!(matches!(blob.body, PartType::Binary(_)));
     assert_eq!(blob.contents(), binary_blob().as_slice());
+}
+
+/// The one value of the header `name`, decoded as unstructured text.
+fn text_header(p: &mail_parser::Message<'_>, name: &str) -> String {
+    let values = p.header_as(name.to_owned(), HeaderForm::Text);
+    assert_eq!(values.len(), 1, "{name}: {values:?}");
+    values[0].as_text().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn parse_back_own_header_fields() {
+    let m = reply().build(ENTROPY).unwrap();
+    let text = String::from_utf8(m.as_bytes().to_vec()).unwrap();
+    assert!(
+        text.contains("\r\nX-Long: This header value"),
+        "the long value is folded, not encoded"
+    );
+    let p = parse(&m);
+    assert_eq!(text_header(&p, "X-Mailer"), "smtp-proto");
+    assert_eq!(text_header(&p, "X-Long"), LONG_VALUE);
+    assert_eq!(text_header(&p, "X-Greeting"), "Grüße aus Köln, Zoë ✓");
+}
+
+#[test]
+fn parse_back_in_reply_to_and_references() {
+    let m = reply().build(ENTROPY).unwrap();
+    let p = parse(&m);
+    assert_eq!(p.in_reply_to().as_text(), Some("parent.1@example.net"));
+    let references: Vec<&str> = p
+        .references()
+        .as_text_list()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_ref())
+        .collect();
+    assert_eq!(references, ["root.0@example.net", "parent.1@example.net"]);
+    assert_eq!(p.message_id(), Some(m.message_id()));
 }
 
 #[test]

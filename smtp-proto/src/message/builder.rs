@@ -4,8 +4,10 @@
 use super::attachment::Attachment;
 use super::composed::Message;
 use super::date;
-use super::error::ComposeError;
+use super::error::{ComposeError, Field};
+use super::field::HeaderField;
 use super::header::{self, HARD_LIMIT, HeaderWriter};
+use super::ids;
 use super::mailbox::Mailbox;
 use super::mime::{self, BoundaryRng, Part};
 use crate::address::Address;
@@ -57,6 +59,9 @@ pub struct MessageBuilder {
     attachments: Vec<Attachment>,
     date: Option<(i64, i16)>,
     message_id: Option<String>,
+    in_reply_to: Vec<String>,
+    references: Vec<String>,
+    headers: Vec<HeaderField>,
 }
 
 impl MessageBuilder {
@@ -75,6 +80,9 @@ impl MessageBuilder {
             attachments: Vec::new(),
             date: None,
             message_id: None,
+            in_reply_to: Vec::new(),
+            references: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -152,6 +160,30 @@ impl MessageBuilder {
         self
     }
 
+    /// Adds a message id to `In-Reply-To`: the Message-ID of the message
+    /// this one answers (RFC 5322 section 3.6.4). Checked like
+    /// [`message_id`](Self::message_id) by [`build`](Self::build).
+    pub fn in_reply_to(mut self, id: impl Into<String>) -> Self {
+        self.in_reply_to.push(id.into());
+        self
+    }
+
+    /// Adds a message id to `References`, in order: for a reply, the
+    /// parent's References and then its Message-ID. Checked like
+    /// [`message_id`](Self::message_id) by [`build`](Self::build).
+    pub fn references(mut self, id: impl Into<String>) -> Self {
+        self.references.push(id.into());
+        self
+    }
+
+    /// Adds a header field of the caller's own (already checked by
+    /// [`HeaderField::new`]), after the builder's fields and before the
+    /// MIME ones. Fields of the same name are all kept, in order.
+    pub fn header(mut self, field: HeaderField) -> Self {
+        self.headers.push(field);
+        self
+    }
+
     /// The envelope recipients: the To, Cc and Bcc addresses in that order,
     /// each once.
     pub fn envelope_recipients(&self) -> Vec<Address> {
@@ -196,9 +228,14 @@ impl MessageBuilder {
             return Err(ComposeError::NoRecipients);
         }
         let message_id = match &self.message_id {
-            Some(id) => checked_message_id(id)?,
+            Some(id) => ids::checked_message_id(id)?,
             None => self.default_message_id(unix, &entropy),
         };
+        let checked_all = |list: &[String]| -> Result<Vec<String>, ComposeError> {
+            list.iter().map(|id| ids::checked_message_id(id)).collect()
+        };
+        let in_reply_to = checked_all(&self.in_reply_to)?;
+        let references = checked_all(&self.references)?;
 
         let mut out = Vec::new();
         let mut w = HeaderWriter::new(&mut out, "Date");
@@ -209,13 +246,22 @@ impl MessageBuilder {
         mailbox_list(&mut out, "To", &self.to)?;
         mailbox_list(&mut out, "Cc", &self.cc)?;
         if let Some(subject) = &self.subject {
-            let mut w = HeaderWriter::new(&mut out, "Subject");
-            header::unstructured(&mut w, subject)?;
-            w.finish();
+            unstructured_field(&mut out, "Subject", subject, Field::Subject)?;
         }
-        let mut w = HeaderWriter::new(&mut out, "Message-ID");
-        w.token(&alloc::format!("<{message_id}>"));
-        w.finish();
+        ids::write_ids(&mut out, "Message-ID", [message_id.as_str()]);
+        ids::write_ids(
+            &mut out,
+            "In-Reply-To",
+            in_reply_to.iter().map(String::as_str),
+        );
+        ids::write_ids(
+            &mut out,
+            "References",
+            references.iter().map(String::as_str),
+        );
+        for field in &self.headers {
+            unstructured_field(&mut out, field.name(), field.value(), Field::HeaderValue)?;
+        }
         out.extend_from_slice(b"MIME-Version: 1.0\r\n");
 
         let root = mime::render(self.body()?, &mut BoundaryRng::new(entropy))?;
@@ -293,6 +339,19 @@ impl MessageBuilder {
     }
 }
 
+/// Writes `name: text` as unstructured text meant for `field`.
+fn unstructured_field(
+    out: &mut Vec<u8>,
+    name: &str,
+    text: &str,
+    field: Field,
+) -> Result<(), ComposeError> {
+    let mut w = HeaderWriter::new(out, name);
+    header::unstructured(&mut w, text, field)?;
+    w.finish();
+    Ok(())
+}
+
 /// Writes `name: a, b, ...` (nothing for an empty list).
 fn mailbox_list(out: &mut Vec<u8>, name: &str, list: &[Mailbox]) -> Result<(), ComposeError> {
     if list.is_empty() {
@@ -306,31 +365,6 @@ fn mailbox_list(out: &mut Vec<u8>, name: &str, list: &[Mailbox]) -> Result<(), C
     }
     w.finish();
     Ok(())
-}
-
-/// A Message-ID given by the caller, without its brackets, if it is
-/// `dot-atom@dot-atom` (or `dot-atom@[literal]`) in ASCII.
-fn checked_message_id(id: &str) -> Result<String, ComposeError> {
-    let bare = id
-        .strip_prefix('<')
-        .and_then(|s| s.strip_suffix('>'))
-        .unwrap_or(id);
-    let ok = bare.len() <= 250
-        && bare.split_once('@').is_some_and(|(l, r)| {
-            let literal = r
-                .strip_prefix('[')
-                .and_then(|d| d.strip_suffix(']'))
-                .is_some_and(|d| {
-                    d.bytes()
-                        .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'))
-                });
-            header::ascii_dot_atom(l) && (literal || header::ascii_dot_atom(r))
-        });
-    if ok {
-        Ok(String::from(bare))
-    } else {
-        Err(ComposeError::InvalidMessageId(String::from(id)))
-    }
 }
 
 /// 16 bytes for [`MessageBuilder::build_now`]: std has no random source, but
@@ -552,6 +586,76 @@ mod tests {
             alloc::string::ToString::to_string(&e),
             "address <> cannot be used in a header"
         );
+    }
+
+    fn field(name: &str, value: &str) -> HeaderField {
+        HeaderField::new(name, value).unwrap()
+    }
+
+    fn text_of(b: MessageBuilder) -> String {
+        String::from_utf8(b.build([0; 16]).unwrap().into_bytes()).unwrap()
+    }
+
+    #[test]
+    fn own_header_fields_go_before_the_mime_fields() {
+        let text = text_of(
+            base()
+                .header(field("X-Mailer", "smtp-proto"))
+                .header(field("X-Tag", "a"))
+                .header(field("x-tag", "b")),
+        );
+        assert!(
+            text.contains(
+                "\r\nX-Mailer: smtp-proto\r\nX-Tag: a\r\nx-tag: b\r\nMIME-Version: 1.0\r\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn own_header_values_are_folded_and_encoded() {
+        let long = "word ".repeat(40);
+        let text = text_of(
+            base()
+                .header(field("X-Long", long.trim_end()))
+                .header(field("X-Name", "Zoë")),
+        );
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.split("\r\n").all(|l| l.len() <= 78), "{head}");
+        let unfolded = head.replace("\r\n ", " ");
+        assert!(unfolded.contains(&alloc::format!("X-Long: {}\r\n", long.trim_end())));
+        assert!(head.contains("X-Name: =?utf-8?Q?Zo=C3=AB?=\r\n"), "{head}");
+        // A name of the longest length: the value starts on the next line.
+        let name = "N".repeat(super::super::field::MAX_NAME_LEN);
+        let text = text_of(base().header(field(&name, "value")));
+        assert!(
+            text.contains(&alloc::format!("{name}:\r\n value\r\n")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn in_reply_to_and_references() {
+        let text = text_of(
+            base()
+                .in_reply_to("<parent@example.org>")
+                .references("root@example.org")
+                .references("<parent@example.org>"),
+        );
+        assert!(
+            text.contains(
+                "\r\nIn-Reply-To: <parent@example.org>\r\n\
+                 References: <root@example.org> <parent@example.org>\r\n"
+            ),
+            "{text}"
+        );
+        assert!(!text_of(base()).contains("In-Reply-To"));
+        for bad in ["parent", "a b@c", "<a@b>\r\nBcc: x@y", "a@b>"] {
+            let e = base().in_reply_to(bad).build([0; 16]).unwrap_err();
+            assert_eq!(e, ComposeError::InvalidMessageId(bad.into()));
+            let e = base().references(bad).build([0; 16]).unwrap_err();
+            assert_eq!(e, ComposeError::InvalidMessageId(bad.into()));
+        }
     }
 
     #[cfg(feature = "std")]

@@ -13,6 +13,9 @@ pub enum Field {
     DisplayName,
     /// The file name of an attachment.
     Filename,
+    /// The value of a header field given with
+    /// [`HeaderField::new`](super::HeaderField::new).
+    HeaderValue,
 }
 
 impl fmt::Display for Field {
@@ -21,6 +24,7 @@ impl fmt::Display for Field {
             Field::Subject => "subject",
             Field::DisplayName => "display name",
             Field::Filename => "attachment file name",
+            Field::HeaderValue => "header field value",
         })
     }
 }
@@ -46,6 +50,12 @@ pub enum ComposeError {
     InvalidContentType(String),
     /// The Message-ID given is not `left@right` made of dot-atoms.
     InvalidMessageId(String),
+    /// A header field name is empty, longer than 76 octets, or holds a
+    /// character other than printable ASCII (33 to 126) but `:`.
+    InvalidHeaderName(String),
+    /// The header field is one the builder writes itself (From, Subject,
+    /// Content-Type, ...), so setting it again would give two.
+    ReservedHeader(String),
     /// No date was given (see [`MessageBuilder::date`](super::MessageBuilder::date)).
     MissingDate,
     /// The date is outside the years 1900 to 9999 in its time zone, or the
@@ -69,6 +79,10 @@ impl fmt::Display for ComposeError {
             ComposeError::InvalidAddress(a) => write!(f, "address {a} cannot be used in a header"),
             ComposeError::InvalidContentType(t) => write!(f, "invalid content type {t:?}"),
             ComposeError::InvalidMessageId(id) => write!(f, "invalid Message-ID {id:?}"),
+            ComposeError::InvalidHeaderName(n) => write!(f, "invalid header field name {n:?}"),
+            ComposeError::ReservedHeader(n) => {
+                write!(f, "the {n} header field is set by the builder, not by hand")
+            }
             ComposeError::MissingDate => f.write_str("no date was given for the message"),
             ComposeError::DateOutOfRange => {
                 f.write_str("date or time zone offset out of the representable range")
