@@ -9,7 +9,7 @@ use super::field::HeaderField;
 use super::header::{self, HARD_LIMIT, HeaderWriter};
 use super::ids;
 use super::mailbox::Mailbox;
-use super::mime::{self, BoundaryRng, Part};
+use super::mime::{self, BoundaryRng, Kind, Part};
 use crate::address::Address;
 use crate::envelope::{BodyType, Envelope};
 use alloc::string::String;
@@ -57,6 +57,8 @@ pub struct MessageBuilder {
     text: Option<String>,
     html: Option<String>,
     attachments: Vec<Attachment>,
+    /// Inline parts with their Content-IDs, as given.
+    inline: Vec<(String, Attachment)>,
     date: Option<(i64, i16)>,
     message_id: Option<String>,
     in_reply_to: Vec<String>,
@@ -78,6 +80,7 @@ impl MessageBuilder {
             text: None,
             html: None,
             attachments: Vec::new(),
+            inline: Vec::new(),
             date: None,
             message_id: None,
             in_reply_to: Vec::new(),
@@ -142,6 +145,21 @@ impl MessageBuilder {
     /// Adds an attachment (the message becomes `multipart/mixed`).
     pub fn attachment(mut self, attachment: Attachment) -> Self {
         self.attachments.push(attachment);
+        self
+    }
+
+    /// Adds an inline part (an image, say) that the HTML body shows where
+    /// it refers to `cid:` and `content_id`, as in
+    /// `<img src="cid:logo.png">`. The HTML and its inline parts go in a
+    /// `multipart/related`, inside the `multipart/alternative` when there
+    /// is a text body too.
+    ///
+    /// [`build`](Self::build) checks that the Content-ID (angle brackets
+    /// optional) is ASCII letters, digits, `-._~+=` and one `@` inside,
+    /// that no two are the same ignoring case, and that there is an HTML
+    /// body.
+    pub fn inline(mut self, content_id: impl Into<String>, part: Attachment) -> Self {
+        self.inline.push((content_id.into(), part));
         self
     }
 
@@ -290,15 +308,23 @@ impl MessageBuilder {
         builder.build(std_entropy())
     }
 
-    /// The body: text, HTML or both as alternatives, and the attachments
-    /// after it in a `multipart/mixed`.
+    /// The body: text, HTML (with its inline parts) or both as
+    /// alternatives, and the attachments after it in a `multipart/mixed`.
     fn body(&self) -> Result<Part, ComposeError> {
-        let content = match (&self.text, &self.html) {
+        let html = self
+            .html
+            .as_deref()
+            .map(|h| self.html_part(h))
+            .transpose()?;
+        if html.is_none() && !self.inline.is_empty() {
+            return Err(ComposeError::InlineWithoutHtml);
+        }
+        let content = match (&self.text, html) {
             (Some(t), Some(h)) => Part::Multipart {
-                subtype: "alternative",
-                parts: vec![mime::text("plain", t), mime::text("html", h)],
+                kind: Kind::Alternative,
+                parts: vec![mime::text("plain", t), h],
             },
-            (None, Some(h)) => mime::text("html", h),
+            (None, Some(h)) => h,
             (Some(t), None) => mime::text("plain", t),
             (None, None) => mime::text("plain", ""),
         };
@@ -311,7 +337,31 @@ impl MessageBuilder {
             parts.push(mime::attachment(a)?);
         }
         Ok(Part::Multipart {
-            subtype: "mixed",
+            kind: Kind::Mixed,
+            parts,
+        })
+    }
+
+    /// The HTML part, or with inline parts a `multipart/related` of the
+    /// HTML and then them (RFC 2387), each Content-ID checked and unique.
+    fn html_part(&self, html: &str) -> Result<Part, ComposeError> {
+        let html = mime::text("html", html);
+        if self.inline.is_empty() {
+            return Ok(html);
+        }
+        let mut parts = Vec::with_capacity(self.inline.len() + 1);
+        parts.push(html);
+        let mut seen: Vec<String> = Vec::with_capacity(self.inline.len());
+        for (id, part) in &self.inline {
+            let id = ids::checked_content_id(id)?;
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(&id)) {
+                return Err(ComposeError::DuplicateContentId(id));
+            }
+            parts.push(mime::inline(part, &id)?);
+            seen.push(id);
+        }
+        Ok(Part::Multipart {
+            kind: Kind::Related,
             parts,
         })
     }
@@ -656,6 +706,90 @@ mod tests {
             let e = base().references(bad).build([0; 16]).unwrap_err();
             assert_eq!(e, ComposeError::InvalidMessageId(bad.into()));
         }
+    }
+
+    fn logo() -> Attachment {
+        Attachment::new("logo.png", "image/png", [0x89u8, b'P', b'N', b'G'])
+    }
+
+    #[test]
+    fn inline_parts_are_related_to_the_html() {
+        let text = text_of(
+            base()
+                .text("see the logo")
+                .html("<img src=\"cid:logo.png\">")
+                .inline("<logo.png>", logo())
+                .attachment(Attachment::new("a.pdf", "application/pdf", "%PDF")),
+        );
+        // The layout, in order: mixed(alternative(text, related(html, image)), pdf).
+        let types: Vec<&str> = text
+            .split("\r\n")
+            .filter_map(|l| l.strip_prefix("Content-Type: "))
+            .map(|t| t.split(';').next().unwrap_or(t))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "multipart/mixed",
+                "multipart/alternative",
+                "text/plain",
+                "multipart/related",
+                "text/html",
+                "image/png",
+                "application/pdf"
+            ]
+        );
+        assert!(text.contains("Content-Type: multipart/related; type=\"text/html\";"));
+        assert!(text.contains(
+            "Content-Type: image/png; name=\"logo.png\"\r\n\
+             Content-Disposition: inline; filename=\"logo.png\"\r\n\
+             Content-ID: <logo.png>\r\n\
+             Content-Transfer-Encoding: base64\r\n"
+        ));
+        // HTML only: the related part is the whole body.
+        let text = text_of(base().html("<img src=\"cid:a\">").inline("a", logo()));
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("Content-Type: multipart/related;"), "{head}");
+    }
+
+    #[test]
+    fn inline_parts_are_checked() {
+        let html = || base().html("<img src=\"cid:logo.png\">");
+        let e = base()
+            .text("no html")
+            .inline("logo.png", logo())
+            .build([0; 16]);
+        assert_eq!(e.unwrap_err(), ComposeError::InlineWithoutHtml);
+        let e = html()
+            .inline("logo.png", logo())
+            .inline("<Logo.PNG>", logo())
+            .build([0; 16]);
+        assert_eq!(
+            e.unwrap_err(),
+            ComposeError::DuplicateContentId("Logo.PNG".into())
+        );
+        let e = html().inline("my logo.png", logo()).build([0; 16]);
+        assert_eq!(
+            e.unwrap_err(),
+            ComposeError::InvalidContentId("my logo.png".into())
+        );
+        let e = html()
+            .inline("x", Attachment::new("x", "image", [1]))
+            .build([0; 16]);
+        assert_eq!(
+            e.unwrap_err(),
+            ComposeError::InvalidContentType("image".into())
+        );
+        let e = html()
+            .inline("x", Attachment::new("a\nb", "image/png", [1]))
+            .build([0; 16]);
+        assert!(matches!(
+            e.unwrap_err(),
+            ComposeError::ForbiddenCharacter {
+                field: Field::Filename,
+                ch: '\n'
+            }
+        ));
     }
 
     #[cfg(feature = "std")]

@@ -56,6 +56,14 @@ pub enum ComposeError {
     /// The header field is one the builder writes itself (From, Subject,
     /// Content-Type, ...), so setting it again would give two.
     ReservedHeader(String),
+    /// A Content-ID is empty, too long, or holds a character other than
+    /// ASCII letters, digits, `-._~+=` and one `@` inside.
+    InvalidContentId(String),
+    /// Two inline parts have the same Content-ID (compared ignoring ASCII
+    /// case), so a `cid:` reference could not tell them apart.
+    DuplicateContentId(String),
+    /// Inline parts were given without an HTML body to refer to them.
+    InlineWithoutHtml,
     /// No date was given (see [`MessageBuilder::date`](super::MessageBuilder::date)).
     MissingDate,
     /// The date is outside the years 1900 to 9999 in its time zone, or the
@@ -82,6 +90,16 @@ impl fmt::Display for ComposeError {
             ComposeError::InvalidHeaderName(n) => write!(f, "invalid header field name {n:?}"),
             ComposeError::ReservedHeader(n) => {
                 write!(f, "the {n} header field is set by the builder, not by hand")
+            }
+            ComposeError::InvalidContentId(id) => write!(
+                f,
+                "invalid Content-ID {id:?} (use ASCII letters, digits, -._~+= and one @)"
+            ),
+            ComposeError::DuplicateContentId(id) => {
+                write!(f, "two inline parts have the Content-ID {id:?}")
+            }
+            ComposeError::InlineWithoutHtml => {
+                f.write_str("inline parts need an HTML body that refers to them")
             }
             ComposeError::MissingDate => f.write_str("no date was given for the message"),
             ComposeError::DateOutOfRange => {

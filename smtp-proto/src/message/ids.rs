@@ -1,5 +1,5 @@
-//! Message ids (Message-ID, In-Reply-To, References): checking the
-//! caller's, writing them in angle brackets.
+//! Message ids (Message-ID, In-Reply-To, References) and Content-IDs:
+//! checking the caller's, writing them in angle brackets.
 
 use super::error::ComposeError;
 use super::header::{self, HeaderWriter};
@@ -30,6 +30,26 @@ pub(crate) fn checked_message_id(id: &str) -> Result<String, ComposeError> {
         Ok(String::from(b))
     } else {
         Err(ComposeError::InvalidMessageId(String::from(id)))
+    }
+}
+
+/// A Content-ID given by the caller, without its brackets. Looser than a
+/// message id (`logo.png` is fine, as mail clients take it) but kept to
+/// characters that need no escaping in a `cid:` URL (RFC 2392) or an HTML
+/// attribute: ASCII letters, digits, `-._~+=`, and one `@` inside.
+pub(crate) fn checked_content_id(id: &str) -> Result<String, ComposeError> {
+    let b = bare(id);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~+=@".contains(c);
+    let ok = !b.is_empty()
+        && b.len() <= MAX_ID_LEN
+        && b.chars().all(allowed)
+        && b.matches('@').count() <= 1
+        && !b.starts_with('@')
+        && !b.ends_with('@');
+    if ok {
+        Ok(String::from(b))
+    } else {
+        Err(ComposeError::InvalidContentId(String::from(id)))
     }
 }
 
@@ -65,6 +85,38 @@ mod tests {
         }
         let long = alloc::format!("{}@example.org", "x".repeat(MAX_ID_LEN));
         assert!(checked_message_id(&long).is_err());
+    }
+
+    #[test]
+    fn content_ids() {
+        for (given, id) in [
+            ("logo.png", "logo.png"),
+            ("<logo.png>", "logo.png"),
+            ("part1.x+y=z~_-@example.org", "part1.x+y=z~_-@example.org"),
+        ] {
+            assert_eq!(checked_content_id(given).unwrap(), id);
+        }
+        for bad in [
+            "",
+            "<>",
+            "my logo.png",
+            "a\r\nb",
+            "a<b",
+            "a@b@c",
+            "@a",
+            "a@",
+            "a\"b",
+            "a&b",
+            "zoë.png",
+            "50%.png",
+        ] {
+            assert_eq!(
+                checked_content_id(bad),
+                Err(ComposeError::InvalidContentId(bad.into())),
+                "{bad:?}"
+            );
+        }
+        assert!(checked_content_id(&"x".repeat(MAX_ID_LEN + 1)).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Message composition (feature `compose`): a [`MessageBuilder`] that turns
-//! addresses, a subject, a text body, an optional HTML alternative and
-//! attachments into the bytes of an RFC 5322 / MIME message, plus the
+//! addresses, a subject, a text body, an optional HTML alternative with
+//! inline images, attachments and header fields of the caller's own into
+//! the bytes of an RFC 5322 / MIME message, plus the
 //! [`Envelope`](crate::Envelope) to send it with.
 //!
 //! Like the rest of the crate it does no I/O and reads no clock: the date
@@ -28,7 +29,9 @@
 //!   otherwise; attachments in 7bit only when they already are short ASCII
 //!   lines, in base64 otherwise: the body is always 7-bit and every byte
 //!   round-trips.
-//! - `multipart/alternative` for text and HTML, `multipart/mixed` around
+//! - `multipart/alternative` for text and HTML, `multipart/related` around
+//!   the HTML and its inline parts (each with a checked, unique
+//!   `Content-ID` for `cid:` references), `multipart/mixed` around
 //!   attachments, boundaries checked absent from what they enclose, closing
 //!   boundaries present, and no `Content-Transfer-Encoding` on a multipart.
 //! - Control characters (CR and LF above all) in a subject, a display name,
