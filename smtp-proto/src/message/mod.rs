@@ -58,4 +58,4 @@ pub use builder::MessageBuilder;
 pub use composed::Message;
 pub use error::{ComposeError, Field};
 pub use field::HeaderField;
-pub use mailbox::Mailbox;
+pub use mailbox::{Mailbox, ParseMailboxError};
