@@ -163,15 +163,17 @@ pub fn prepare(args: &Args, defaults: bool) -> Result<Prepared, InputError> {
     if let Some(h) = html {
         builder = builder.html(h);
     }
+    for field in &args.headers {
+        builder = builder.header(field.clone());
+    }
     let mut budget = MAX_INPUT;
     for path in &args.attach {
-        let data = read_limited(path, budget)?;
-        budget -= data.len() as u64;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        builder = builder.attachment(Attachment::new(name, content_type(path), data));
+        builder = builder.attachment(read_file_part(path, &mut budget)?);
+    }
+    for path in &args.inline {
+        // The file name is the Content-ID: what --help tells to write after cid:.
+        let part = read_file_part(path, &mut budget)?;
+        builder = builder.inline(part.filename().to_owned(), part);
     }
     let message = builder.build_now().map_err(InputError::Compose)?;
     let message_id = message.message_id().to_owned();
@@ -319,6 +321,18 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
         return Err(InputError::TooLarge(path.to_owned()));
     }
     Ok(bytes)
+}
+
+/// A file for `--attach` or `--inline`: its name, its type from its
+/// extension, and its bytes, taken from what is left of `budget`.
+fn read_file_part(path: &Path, budget: &mut u64) -> Result<Attachment, InputError> {
+    let data = read_limited(path, *budget)?;
+    *budget -= data.len() as u64;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Attachment::new(name, content_type(path), data))
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
