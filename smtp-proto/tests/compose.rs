@@ -5,9 +5,11 @@
 //! change of output, then review the diff.
 #![cfg(feature = "compose")]
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderForm, MessageParser, MimeHeaders, PartType};
 use proptest::prelude::*;
-use smtp_proto::message::{Attachment, ComposeError, Field, Mailbox, Message, MessageBuilder};
+use smtp_proto::message::{
+    Attachment, ComposeError, Field, HeaderField, Mailbox, Message, MessageBuilder,
+};
 use smtp_proto::{Address, BodyType};
 
 const NOW: i64 = 1_700_000_000; // Tue, 14 Nov 2023 22:13:20 UTC
@@ -138,6 +140,35 @@ fn attachments() -> MessageBuilder {
         ))
 }
 
+/// A value long enough to be folded several times.
+const LONG_VALUE: &str = "This header value is long enough that it has to be folded \
+    over several lines of at most seventy-eight columns, and it must come back unfolded \
+    as one line with every word in its place";
+
+/// Bytes standing for an image: a PNG signature and binary.
+fn logo_png() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..200u8).map(|b| b.wrapping_mul(37)));
+    png
+}
+
+/// A reply with fields of its own and an inline logo, plus an attachment.
+fn reply() -> MessageBuilder {
+    attachments()
+        .subject("Re: Two files")
+        .in_reply_to("<parent.1@example.net>")
+        .references("root.0@example.net")
+        .references("<parent.1@example.net>")
+        .header(HeaderField::new("X-Mailer", "smtp-proto").unwrap())
+        .header(HeaderField::new("X-Long", LONG_VALUE).unwrap())
+        .header(HeaderField::new("X-Greeting", "Grüße aus Köln, Zoë ✓").unwrap())
+        .html("<p>Our logo: <img src=\"cid:logo.png\" alt=\"logo\"></p>\n")
+        .inline(
+            "logo.png",
+            Attachment::new("logo.png", "image/png", logo_png()),
+        )
+}
+
 #[test]
 fn golden_plain_text() {
     let m = plain().build(ENTROPY).unwrap();
@@ -164,6 +195,13 @@ fn golden_attachments() {
     let m = attachments().build(ENTROPY).unwrap();
     check_shape(m.as_bytes());
     golden("attachments", &m);
+}
+
+#[test]
+fn golden_reply_with_inline_image() {
+    let m = reply().build(ENTROPY).unwrap();
+    check_shape(m.as_bytes());
+    golden("reply", &m);
 }
 
 fn parse(m: &Message) -> mail_parser::Message<'_> {
@@ -300,6 +338,94 @@ fn parse_back_attachments() {
     assert_eq!(blob.content_transfer_encoding(), Some("base64"));
     assert!(matches!(blob.body, PartType::Binary(_)));
     assert_eq!(blob.contents(), binary_blob().as_slice());
+}
+
+/// The one value of the header `name`, decoded as unstructured text.
+fn text_header(p: &mail_parser::Message<'_>, name: &str) -> String {
+    let values = p.header_as(name.to_owned(), HeaderForm::Text);
+    assert_eq!(values.len(), 1, "{name}: {values:?}");
+    values[0].as_text().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn parse_back_own_header_fields() {
+    let m = reply().build(ENTROPY).unwrap();
+    let text = String::from_utf8(m.as_bytes().to_vec()).unwrap();
+    assert!(
+        text.contains("\r\nX-Long: This header value"),
+        "the long value is folded, not encoded"
+    );
+    let p = parse(&m);
+    assert_eq!(text_header(&p, "X-Mailer"), "smtp-proto");
+    assert_eq!(text_header(&p, "X-Long"), LONG_VALUE);
+    assert_eq!(text_header(&p, "X-Greeting"), "Grüße aus Köln, Zoë ✓");
+}
+
+#[test]
+fn parse_back_in_reply_to_and_references() {
+    let m = reply().build(ENTROPY).unwrap();
+    let p = parse(&m);
+    assert_eq!(p.in_reply_to().as_text(), Some("parent.1@example.net"));
+    let references: Vec<&str> = p
+        .references()
+        .as_text_list()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_ref())
+        .collect();
+    assert_eq!(references, ["root.0@example.net", "parent.1@example.net"]);
+    assert_eq!(p.message_id(), Some(m.message_id()));
+}
+
+/// The content type of a part as `type/subtype`.
+fn mime_type(part: &mail_parser::MessagePart<'_>) -> String {
+    let ct = part.content_type().unwrap();
+    format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+}
+
+#[test]
+fn parse_back_inline_image_in_multipart_related() {
+    let m = reply().build(ENTROPY).unwrap();
+    let p = parse(&m);
+    let part = |id: u32| &p.parts[id as usize];
+    let children = |id: u32| part(id).sub_parts().unwrap().to_vec();
+    // mixed(alternative(text, related(html, logo)), notes, blob)
+    let root = p.root_part();
+    assert_eq!(mime_type(root), "multipart/mixed");
+    let top = root.sub_parts().unwrap().to_vec();
+    assert_eq!(top.len(), 3);
+    assert_eq!(mime_type(part(top[0])), "multipart/alternative");
+    let alternative = children(top[0]);
+    assert_eq!(alternative.len(), 2);
+    assert_eq!(mime_type(part(alternative[0])), "text/plain");
+    let related_part = part(alternative[1]);
+    assert_eq!(mime_type(related_part), "multipart/related");
+    assert_eq!(
+        related_part.content_type().unwrap().attribute("type"),
+        Some("text/html")
+    );
+    let related = children(alternative[1]);
+    assert_eq!(related.len(), 2);
+    let html = part(related[0]);
+    assert_eq!(mime_type(html), "text/html");
+    assert!(
+        html.text_contents()
+            .unwrap()
+            .contains("src=\"cid:logo.png\"")
+    );
+    let logo = part(related[1]);
+    assert_eq!(mime_type(logo), "image/png");
+    assert_eq!(logo.content_id(), Some("logo.png"));
+    assert!(logo.content_disposition().unwrap().is_inline());
+    assert_eq!(logo.attachment_name(), Some("logo.png"));
+    assert_eq!(logo.contents(), logo_png().as_slice());
+    // The HTML body is the related one, and the attachments are still there.
+    assert_eq!(
+        p.body_html(0).unwrap(),
+        "<p>Our logo: <img src=\"cid:logo.png\" alt=\"logo\"></p>\r\n"
+    );
+    assert_eq!(mime_type(part(top[1])), "text/plain");
+    assert_eq!(part(top[2]).contents(), binary_blob().as_slice());
 }
 
 #[test]
@@ -446,6 +572,32 @@ proptest! {
         prop_assert_eq!(a.contents(), data.as_slice());
         prop_assert_eq!(a.attachment_name(), Some(name.as_str()));
         prop_assert_eq!(p.attachment(1).unwrap().contents(), ascii.as_bytes());
+    }
+
+    #[test]
+    fn inline_bytes_round_trip(
+        data in proptest::collection::vec(any::<u8>(), 0..600),
+        html in "[ -~\\r\\n]{0,300}",
+        entropy in any::<[u8; 16]>(),
+    ) {
+        let m = MessageBuilder::new(addr("a@example.org"))
+            .to(addr("b@example.org"))
+            .text("text")
+            .html(html.clone())
+            .inline("img1@example.org", Attachment::new("i.bin", "image/x-test", data.clone()))
+            .date(NOW, 0)
+            .build(entropy)
+            .unwrap();
+        check_shape(m.as_bytes());
+        let p = parse(&m);
+        let found: Vec<_> = p
+            .parts
+            .iter()
+            .filter(|part| part.content_id() == Some("img1@example.org"))
+            .collect();
+        prop_assert_eq!(found.len(), 1);
+        prop_assert_eq!(found[0].contents(), data.as_slice());
+        prop_assert_eq!(p.body_html(0).unwrap_or_default(), normalized(&html));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! TLS policies, timeouts and counts checked here so that every usage
 //! mistake is reported before anything is read or sent.
 
+use smtp_proto::message::HeaderField;
 use smtp_proto::{ClientName, Mechanism, TlsPolicy};
 use std::ffi::OsString;
 use std::fmt;
@@ -53,6 +54,15 @@ Envelope and message:
   --html-file FILE        an HTML alternative from a UTF-8 file
   --attach FILE           attach a file (repeatable; the content type is
                           guessed from its extension)
+  --inline FILE           a file (an image, say) shown inside the HTML
+                          (repeatable; needs --html-file). Its Content-ID is
+                          its file name, so the HTML refers to logo.png as
+                          <img src=\"cid:logo.png\">; the name may hold only
+                          ASCII letters, digits and -._~+=
+  --header 'NAME: VALUE'  add a header field of your own (repeatable), such
+                          as 'X-Mailer: send'; the fields this command
+                          writes itself (From, Subject, Content-Type, ...)
+                          are refused
   --data FILE             send this ready RFC 5322 message as it is (- for
                           stdin); the envelope comes from --from/--to/--cc/--bcc
   --count N               send N copies on one session, pipelined (progress
@@ -189,6 +199,10 @@ pub struct Args {
     pub html_file: Option<PathBuf>,
     /// `--attach`, in order.
     pub attach: Vec<PathBuf>,
+    /// `--inline`, in order.
+    pub inline: Vec<PathBuf>,
+    /// `--header`, checked, in order.
+    pub headers: Vec<HeaderField>,
     /// `--data`.
     pub data: Option<PathBuf>,
     /// `--ca-file`.
@@ -291,6 +305,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("body-file") => a.body_file = Some(parser.value()?.into()),
             Long("html-file") => a.html_file = Some(parser.value()?.into()),
             Long("attach") => a.attach.push(parser.value()?.into()),
+            Long("inline") => a.inline.push(parser.value()?.into()),
+            Long("header") => a
+                .headers
+                .push(parse_header(&text(&mut parser, "--header")?)?),
             Long("data") => a.data = Some(parser.value()?.into()),
             Long("ca-file") => a.ca_file = Some(parser.value()?.into()),
             Long("tls") => a.tls = Some(parse_tls(&text(&mut parser, "--tls")?)?),
@@ -330,13 +348,20 @@ fn check(a: &Args) -> Result<(), UsageError> {
             || a.body.is_some()
             || a.body_file.is_some()
             || a.html_file.is_some()
-            || !a.attach.is_empty();
+            || !a.attach.is_empty()
+            || !a.inline.is_empty()
+            || !a.headers.is_empty();
         if composed {
             return Err(usage(
                 "--data sends a ready message: it cannot be combined with \
-                 --subject, --body, --body-file, --html-file or --attach",
+                 --subject, --body, --body-file, --html-file, --attach, --inline or --header",
             ));
         }
+    }
+    if !a.inline.is_empty() && a.html_file.is_none() {
+        return Err(usage(
+            "--inline needs --html-file: only HTML can refer to an inline part",
+        ));
     }
     if a.password.is_some() && a.user.is_none() {
         return Err(usage("--password needs --user"));
@@ -457,6 +482,15 @@ pub fn parse_server(url: &str) -> Result<Server, UsageError> {
         host: host.to_owned(),
         port,
     })
+}
+
+/// Parses `--header 'Name: value'` into a checked field (the value
+/// trimmed).
+pub fn parse_header(s: &str) -> Result<HeaderField, UsageError> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| usage(format!("invalid --header {s:?}: write it as 'Name: value'")))?;
+    HeaderField::new(name, value.trim()).map_err(|e| usage(format!("invalid --header {s:?}: {e}")))
 }
 
 /// Parses `--tls`.
@@ -630,6 +664,67 @@ mod tests {
         ] {
             assert!(args(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn header_options() {
+        let a = send(&[
+            "--header",
+            "X-Mailer: send",
+            "--header=List-Id:   <list.example.org>  ",
+            "--header",
+            "X-Empty:",
+        ]);
+        let fields: Vec<(&str, &str)> = a.headers.iter().map(|f| (f.name(), f.value())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("X-Mailer", "send"),
+                ("List-Id", "<list.example.org>"),
+                ("X-Empty", "")
+            ]
+        );
+        for (bad, why) in [
+            ("X-Mailer send", "write it as 'Name: value'"),
+            ("X Mailer: send", "invalid header field name \"X Mailer\""),
+            (": send", "invalid header field name \"\""),
+            (
+                "subject: hi",
+                "the subject header field is set by the builder",
+            ),
+            (
+                "Content-Type: text/html",
+                "the Content-Type header field is set",
+            ),
+            (
+                "X-A: b\r\nBcc: c@d",
+                "header field value contains the control character '\\r'",
+            ),
+        ] {
+            let e = args(&["--header", bad]).unwrap_err();
+            assert!(e.0.starts_with("invalid --header "), "{e}");
+            assert!(e.0.contains(why), "{bad:?}: {e}");
+            assert!(!e.0.contains('\n'), "one line: {e:?}");
+        }
+    }
+
+    #[test]
+    fn inline_options() {
+        let a = send(&[
+            "--html-file",
+            "p.html",
+            "--inline",
+            "a.png",
+            "--inline",
+            "b.gif",
+        ]);
+        assert_eq!(a.inline, [PathBuf::from("a.png"), PathBuf::from("b.gif")]);
+        let e = args(&["--inline", "a.png"]).unwrap_err();
+        assert!(e.0.contains("--inline needs --html-file"), "{e}");
+        let e = args(&["--data", "m.eml", "--inline", "a.png", "--html-file", "p"]).unwrap_err();
+        assert!(e.0.starts_with("--data sends a ready message"), "{e}");
+        let e = args(&["--data", "m.eml", "--header", "X-A: b"]).unwrap_err();
+        assert!(e.0.starts_with("--data sends a ready message"), "{e}");
     }
 
     #[test]

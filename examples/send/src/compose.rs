@@ -96,20 +96,12 @@ impl fmt::Display for InputError {
     }
 }
 
-/// `Name <addr>`, `<addr>` or `addr`.
+/// An option's mailbox, as [`Mailbox`]'s `FromStr` reads it (`Name
+/// <addr>`, `"Quoted, Name" <addr>`, `<addr>` or `addr`); the error names
+/// the option.
 pub fn parse_mailbox(text: &str, option: &str) -> Result<Mailbox, InputError> {
-    let text = text.trim();
-    let (name, addr) = match text.strip_suffix('>').and_then(|t| t.rsplit_once('<')) {
-        Some((name, addr)) => (name.trim(), addr),
-        None => ("", text),
-    };
-    let name = name
-        .strip_prefix('"')
-        .and_then(|n| n.strip_suffix('"'))
-        .unwrap_or(name);
-    let address = Address::new(addr)
-        .map_err(|e| InputError::Usage(format!("invalid {option} address {text:?}: {e}")))?;
-    Ok(Mailbox::new(name, address))
+    text.parse()
+        .map_err(|e| InputError::Usage(format!("invalid {option} address {text:?}: {e}")))
 }
 
 /// Builds the envelope and message from the options. With `defaults` (the
@@ -171,15 +163,17 @@ pub fn prepare(args: &Args, defaults: bool) -> Result<Prepared, InputError> {
     if let Some(h) = html {
         builder = builder.html(h);
     }
+    for field in &args.headers {
+        builder = builder.header(field.clone());
+    }
     let mut budget = MAX_INPUT;
     for path in &args.attach {
-        let data = read_limited(path, budget)?;
-        budget -= data.len() as u64;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        builder = builder.attachment(Attachment::new(name, content_type(path), data));
+        builder = builder.attachment(read_file_part(path, &mut budget)?);
+    }
+    for path in &args.inline {
+        // The file name is the Content-ID: what --help tells to write after cid:.
+        let part = read_file_part(path, &mut budget)?;
+        builder = builder.inline(part.filename().to_owned(), part);
     }
     let message = builder.build_now().map_err(InputError::Compose)?;
     let message_id = message.message_id().to_owned();
@@ -329,52 +323,28 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     Ok(bytes)
 }
 
+/// A file for `--attach` or `--inline`: its name, its type from its
+/// extension, and its bytes, taken from what is left of `budget`.
+fn read_file_part(path: &Path, budget: &mut u64) -> Result<Attachment, InputError> {
+    let data = read_limited(path, *budget)?;
+    *budget -= data.len() as u64;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Attachment::new(name, content_type(path), data))
+}
+
 fn read_text(path: &Path) -> Result<String, InputError> {
     String::from_utf8(read_limited(path, MAX_INPUT)?).map_err(|_| InputError::NotUtf8(path.into()))
 }
 
-/// The content type of an attachment, from its extension.
+/// The content type of an attachment, from its extension (the
+/// `mime_guess` table), or `application/octet-stream`.
 pub fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "text" | "log" => "text/plain",
-        "md" | "markdown" => "text/markdown",
-        "csv" => "text/csv",
-        "htm" | "html" => "text/html",
-        "css" => "text/css",
-        "ics" => "text/calendar",
-        "vcf" => "text/vcard",
-        "xml" => "application/xml",
-        "json" => "application/json",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "7z" => "application/x-7z-compressed",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "bmp" => "image/bmp",
-        "ico" => "image/vnd.microsoft.icon",
-        "mp3" => "audio/mpeg",
-        "ogg" | "oga" => "audio/ogg",
-        "wav" => "audio/wav",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        _ => "application/octet-stream",
-    }
+    mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
 }
 
 #[cfg(test)]
@@ -400,6 +370,13 @@ mod tests {
         assert_eq!(e.exit_code(), 64);
         assert!(e.to_string().contains("--to"), "{e}");
         assert!(parse_mailbox("nobody", "--to").is_err());
+        // The core's parser decides, and says why.
+        let e = parse_mailbox("\"Ann <ann@example.org>", "--from").unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            e.to_string().ends_with(": a quoted name is not closed"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -407,6 +384,12 @@ mod tests {
         assert_eq!(content_type(Path::new("a/report.PDF")), "application/pdf");
         assert_eq!(content_type(Path::new("photo.jpeg")), "image/jpeg");
         assert_eq!(content_type(Path::new("notes.txt")), "text/plain");
+        assert_eq!(content_type(Path::new("logo.png")), "image/png");
+        assert_eq!(content_type(Path::new("x.svg")), "image/svg+xml");
+        assert_eq!(
+            content_type(Path::new("sheet.xlsx")),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
         assert_eq!(content_type(Path::new("blob")), "application/octet-stream");
         assert_eq!(
             content_type(Path::new("x.unknown")),

@@ -1,13 +1,14 @@
 //! The `send` command run as a process: the capture-server default end to
 //! end, a message composed from every option, `--data` as it is (DATA and
 //! BDAT), a refused recipient, an unreachable server, a silent one,
-//! `--count 100` on one session, and AUTH transcripts that must never show
-//! the password (plaintext on loopback, and implicit TLS).
+//! `--count 100` on one session, AUTH transcripts that must never show
+//! the password (plaintext on loopback, and implicit TLS), and header
+//! fields of one's own with an inline image.
 
 mod common;
 
 use common::{PASSWORD, Spec, TempDir, TestServer, USER, closed_port, secret_forms, send};
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{HeaderForm, MessageParser, MimeHeaders};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -208,6 +209,137 @@ fn a_message_from_every_option_round_trips_through_the_capture_server() {
     assert_eq!(b.attachment_name(), Some("notes.pdf"));
     let ct = b.content_type().unwrap();
     assert_eq!((ct.ctype(), ct.subtype()), ("application", Some("pdf")));
+}
+
+/// The one value of header `name`, decoded as unstructured text.
+fn text_header(m: &mail_parser::Message<'_>, name: &str) -> String {
+    let values = m.header_as(name.to_owned(), HeaderForm::Text);
+    assert_eq!(values.len(), 1, "{name}: {values:?}");
+    values[0].as_text().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn header_and_inline_options_reach_the_stored_message() {
+    let dir = TempDir::new("inline");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..=255u8).rev());
+    std::fs::write(dir.path().join("logo.png"), &png).unwrap();
+    let html = "<p>Our logo: <img src=\"cid:logo.png\"></p>\n";
+    std::fs::write(dir.path().join("page.html"), html).unwrap();
+    std::fs::write(dir.path().join("report.pdf"), b"%PDF-1.4 not really\n").unwrap();
+    let long = "a value long enough to need folding: ".repeat(4);
+    let long = long.trim_end();
+    let long_arg = format!("X-Long: {long}");
+    let run = send(
+        dir.path(),
+        &[
+            "--subject",
+            "With a logo",
+            "--body",
+            "The text version.",
+            "--html-file",
+            "page.html",
+            "--inline",
+            "logo.png",
+            "--attach",
+            "report.pdf",
+            "--header",
+            "X-Mailer: send",
+            "--header",
+            &long_arg,
+            "--header",
+            "X-Greeting:  Grüße, Zoë ",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let eml = only_eml(dir.path(), &run.stdout);
+    let text = String::from_utf8(eml.clone()).unwrap();
+    assert!(
+        text.split("\r\n")
+            .take_while(|l| !l.is_empty())
+            .all(|l| l.len() <= 78),
+        "headers folded:\n{text}"
+    );
+    let m = MessageParser::default().parse(&eml).expect("parses");
+    assert_eq!(text_header(&m, "X-Mailer"), "send");
+    assert_eq!(text_header(&m, "X-Long"), long);
+    assert_eq!(text_header(&m, "X-Greeting"), "Grüße, Zoë");
+
+    // mixed(alternative(text, related(html, logo)), report)
+    let part = |id: u32| &m.parts[id as usize];
+    let mime_type = |id: u32| {
+        let ct = part(id).content_type().unwrap();
+        format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+    };
+    let top = m.root_part().sub_parts().unwrap().to_vec();
+    assert_eq!(mime_type(0), "multipart/mixed");
+    assert_eq!(mime_type(top[0]), "multipart/alternative");
+    let alternative = part(top[0]).sub_parts().unwrap().to_vec();
+    assert_eq!(mime_type(alternative[1]), "multipart/related");
+    let related = part(alternative[1]).sub_parts().unwrap().to_vec();
+    assert_eq!(related.len(), 2);
+    assert_eq!(mime_type(related[0]), "text/html");
+    assert_eq!(
+        part(related[0]).text_contents(),
+        Some(html.replace('\n', "\r\n").as_str())
+    );
+    let logo = part(related[1]);
+    assert_eq!(mime_type(related[1]), "image/png");
+    assert_eq!(logo.content_id(), Some("logo.png"));
+    assert!(logo.content_disposition().unwrap().is_inline());
+    assert_eq!(logo.contents(), &png[..]);
+    assert_eq!(mime_type(top[1]), "application/pdf");
+}
+
+#[test]
+fn header_and_inline_mistakes_are_named_in_one_line() {
+    let dir = TempDir::new("inline-bad");
+    std::fs::write(dir.path().join("page.html"), "<p>hi</p>").unwrap();
+    std::fs::write(dir.path().join("my logo.png"), b"x").unwrap();
+    let hint = "send: try 'send --help'";
+    for (args, first_line) in [
+        (
+            &["--header", "Subject: sneaky"][..],
+            "send: invalid --header \"Subject: sneaky\": the Subject header field is set by the builder, not by hand",
+        ),
+        (
+            &["--header", "X-Mailer send"],
+            "send: invalid --header \"X-Mailer send\": write it as 'Name: value'",
+        ),
+        (
+            &["--inline", "logo.png"],
+            "send: --inline needs --html-file: only HTML can refer to an inline part",
+        ),
+    ] {
+        let run = send(dir.path(), args, &[]);
+        assert_eq!(run.code, Some(64), "{args:?}: {}", run.all());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines, [first_line, hint], "{args:?}");
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+    // A file name that cannot be a Content-ID: the message cannot be composed.
+    let run = send(
+        dir.path(),
+        &["--html-file", "page.html", "--inline", "my logo.png"],
+        &[],
+    );
+    assert_eq!(run.code, Some(65), "{}", run.all());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("send: cannot compose the message: invalid Content-ID \"my logo.png\""),
+        "{}",
+        run.stderr
+    );
+    assert!(outbox(dir.path()).is_empty());
+    // The help says how the HTML refers to an inline file.
+    let help = send(dir.path(), &["--help"], &[]);
+    assert!(
+        help.stdout.contains("<img src=\"cid:logo.png\">"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[test]

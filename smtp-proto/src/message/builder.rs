@@ -4,10 +4,12 @@
 use super::attachment::Attachment;
 use super::composed::Message;
 use super::date;
-use super::error::ComposeError;
+use super::error::{ComposeError, Field};
+use super::field::HeaderField;
 use super::header::{self, HARD_LIMIT, HeaderWriter};
+use super::ids;
 use super::mailbox::Mailbox;
-use super::mime::{self, BoundaryRng, Part};
+use super::mime::{self, BoundaryRng, Kind, Part};
 use crate::address::Address;
 use crate::envelope::{BodyType, Envelope};
 use alloc::string::String;
@@ -55,8 +57,13 @@ pub struct MessageBuilder {
     text: Option<String>,
     html: Option<String>,
     attachments: Vec<Attachment>,
+    /// Inline parts with their Content-IDs, as given.
+    inline: Vec<(String, Attachment)>,
     date: Option<(i64, i16)>,
     message_id: Option<String>,
+    in_reply_to: Vec<String>,
+    references: Vec<String>,
+    headers: Vec<HeaderField>,
 }
 
 impl MessageBuilder {
@@ -73,8 +80,12 @@ impl MessageBuilder {
             text: None,
             html: None,
             attachments: Vec::new(),
+            inline: Vec::new(),
             date: None,
             message_id: None,
+            in_reply_to: Vec::new(),
+            references: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -137,6 +148,21 @@ impl MessageBuilder {
         self
     }
 
+    /// Adds an inline part (an image, say) that the HTML body shows where
+    /// it refers to `cid:` and `content_id`, as in
+    /// `<img src="cid:logo.png">`. The HTML and its inline parts go in a
+    /// `multipart/related`, inside the `multipart/alternative` when there
+    /// is a text body too.
+    ///
+    /// [`build`](Self::build) checks that the Content-ID (angle brackets
+    /// optional) is ASCII letters, digits, `-._~+=` and one `@` inside,
+    /// that no two are the same ignoring case, and that there is an HTML
+    /// body.
+    pub fn inline(mut self, content_id: impl Into<String>, part: Attachment) -> Self {
+        self.inline.push((content_id.into(), part));
+        self
+    }
+
     /// Sets the `Date`: `unix_seconds` since 1970-01-01 UTC, shown in the
     /// time zone `tz_offset_minutes` east of UTC (`60` for +0100).
     pub fn date(mut self, unix_seconds: i64, tz_offset_minutes: i16) -> Self {
@@ -149,6 +175,30 @@ impl MessageBuilder {
     /// [`build`](Self::build).
     pub fn message_id(mut self, id: impl Into<String>) -> Self {
         self.message_id = Some(id.into());
+        self
+    }
+
+    /// Adds a message id to `In-Reply-To`: the Message-ID of the message
+    /// this one answers (RFC 5322 section 3.6.4). Checked like
+    /// [`message_id`](Self::message_id) by [`build`](Self::build).
+    pub fn in_reply_to(mut self, id: impl Into<String>) -> Self {
+        self.in_reply_to.push(id.into());
+        self
+    }
+
+    /// Adds a message id to `References`, in order: for a reply, the
+    /// parent's References and then its Message-ID. Checked like
+    /// [`message_id`](Self::message_id) by [`build`](Self::build).
+    pub fn references(mut self, id: impl Into<String>) -> Self {
+        self.references.push(id.into());
+        self
+    }
+
+    /// Adds a header field of the caller's own (already checked by
+    /// [`HeaderField::new`]), after the builder's fields and before the
+    /// MIME ones. Fields of the same name are all kept, in order.
+    pub fn header(mut self, field: HeaderField) -> Self {
+        self.headers.push(field);
         self
     }
 
@@ -196,9 +246,14 @@ impl MessageBuilder {
             return Err(ComposeError::NoRecipients);
         }
         let message_id = match &self.message_id {
-            Some(id) => checked_message_id(id)?,
+            Some(id) => ids::checked_message_id(id)?,
             None => self.default_message_id(unix, &entropy),
         };
+        let checked_all = |list: &[String]| -> Result<Vec<String>, ComposeError> {
+            list.iter().map(|id| ids::checked_message_id(id)).collect()
+        };
+        let in_reply_to = checked_all(&self.in_reply_to)?;
+        let references = checked_all(&self.references)?;
 
         let mut out = Vec::new();
         let mut w = HeaderWriter::new(&mut out, "Date");
@@ -209,13 +264,22 @@ impl MessageBuilder {
         mailbox_list(&mut out, "To", &self.to)?;
         mailbox_list(&mut out, "Cc", &self.cc)?;
         if let Some(subject) = &self.subject {
-            let mut w = HeaderWriter::new(&mut out, "Subject");
-            header::unstructured(&mut w, subject)?;
-            w.finish();
+            unstructured_field(&mut out, "Subject", subject, Field::Subject)?;
         }
-        let mut w = HeaderWriter::new(&mut out, "Message-ID");
-        w.token(&alloc::format!("<{message_id}>"));
-        w.finish();
+        ids::write_ids(&mut out, "Message-ID", [message_id.as_str()]);
+        ids::write_ids(
+            &mut out,
+            "In-Reply-To",
+            in_reply_to.iter().map(String::as_str),
+        );
+        ids::write_ids(
+            &mut out,
+            "References",
+            references.iter().map(String::as_str),
+        );
+        for field in &self.headers {
+            unstructured_field(&mut out, field.name(), field.value(), Field::HeaderValue)?;
+        }
         out.extend_from_slice(b"MIME-Version: 1.0\r\n");
 
         let root = mime::render(self.body()?, &mut BoundaryRng::new(entropy))?;
@@ -244,15 +308,23 @@ impl MessageBuilder {
         builder.build(std_entropy())
     }
 
-    /// The body: text, HTML or both as alternatives, and the attachments
-    /// after it in a `multipart/mixed`.
+    /// The body: text, HTML (with its inline parts) or both as
+    /// alternatives, and the attachments after it in a `multipart/mixed`.
     fn body(&self) -> Result<Part, ComposeError> {
-        let content = match (&self.text, &self.html) {
+        let html = self
+            .html
+            .as_deref()
+            .map(|h| self.html_part(h))
+            .transpose()?;
+        if html.is_none() && !self.inline.is_empty() {
+            return Err(ComposeError::InlineWithoutHtml);
+        }
+        let content = match (&self.text, html) {
             (Some(t), Some(h)) => Part::Multipart {
-                subtype: "alternative",
-                parts: vec![mime::text("plain", t), mime::text("html", h)],
+                kind: Kind::Alternative,
+                parts: vec![mime::text("plain", t), h],
             },
-            (None, Some(h)) => mime::text("html", h),
+            (None, Some(h)) => h,
             (Some(t), None) => mime::text("plain", t),
             (None, None) => mime::text("plain", ""),
         };
@@ -265,7 +337,31 @@ impl MessageBuilder {
             parts.push(mime::attachment(a)?);
         }
         Ok(Part::Multipart {
-            subtype: "mixed",
+            kind: Kind::Mixed,
+            parts,
+        })
+    }
+
+    /// The HTML part, or with inline parts a `multipart/related` of the
+    /// HTML and then them (RFC 2387), each Content-ID checked and unique.
+    fn html_part(&self, html: &str) -> Result<Part, ComposeError> {
+        let html = mime::text("html", html);
+        if self.inline.is_empty() {
+            return Ok(html);
+        }
+        let mut parts = Vec::with_capacity(self.inline.len() + 1);
+        parts.push(html);
+        let mut seen: Vec<String> = Vec::with_capacity(self.inline.len());
+        for (id, part) in &self.inline {
+            let id = ids::checked_content_id(id)?;
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(&id)) {
+                return Err(ComposeError::DuplicateContentId(id));
+            }
+            parts.push(mime::inline(part, &id)?);
+            seen.push(id);
+        }
+        Ok(Part::Multipart {
+            kind: Kind::Related,
             parts,
         })
     }
@@ -293,6 +389,19 @@ impl MessageBuilder {
     }
 }
 
+/// Writes `name: text` as unstructured text meant for `field`.
+fn unstructured_field(
+    out: &mut Vec<u8>,
+    name: &str,
+    text: &str,
+    field: Field,
+) -> Result<(), ComposeError> {
+    let mut w = HeaderWriter::new(out, name);
+    header::unstructured(&mut w, text, field)?;
+    w.finish();
+    Ok(())
+}
+
 /// Writes `name: a, b, ...` (nothing for an empty list).
 fn mailbox_list(out: &mut Vec<u8>, name: &str, list: &[Mailbox]) -> Result<(), ComposeError> {
     if list.is_empty() {
@@ -306,31 +415,6 @@ fn mailbox_list(out: &mut Vec<u8>, name: &str, list: &[Mailbox]) -> Result<(), C
     }
     w.finish();
     Ok(())
-}
-
-/// A Message-ID given by the caller, without its brackets, if it is
-/// `dot-atom@dot-atom` (or `dot-atom@[literal]`) in ASCII.
-fn checked_message_id(id: &str) -> Result<String, ComposeError> {
-    let bare = id
-        .strip_prefix('<')
-        .and_then(|s| s.strip_suffix('>'))
-        .unwrap_or(id);
-    let ok = bare.len() <= 250
-        && bare.split_once('@').is_some_and(|(l, r)| {
-            let literal = r
-                .strip_prefix('[')
-                .and_then(|d| d.strip_suffix(']'))
-                .is_some_and(|d| {
-                    d.bytes()
-                        .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'))
-                });
-            header::ascii_dot_atom(l) && (literal || header::ascii_dot_atom(r))
-        });
-    if ok {
-        Ok(String::from(bare))
-    } else {
-        Err(ComposeError::InvalidMessageId(String::from(id)))
-    }
 }
 
 /// 16 bytes for [`MessageBuilder::build_now`]: std has no random source, but
@@ -552,6 +636,160 @@ mod tests {
             alloc::string::ToString::to_string(&e),
             "address <> cannot be used in a header"
         );
+    }
+
+    fn field(name: &str, value: &str) -> HeaderField {
+        HeaderField::new(name, value).unwrap()
+    }
+
+    fn text_of(b: MessageBuilder) -> String {
+        String::from_utf8(b.build([0; 16]).unwrap().into_bytes()).unwrap()
+    }
+
+    #[test]
+    fn own_header_fields_go_before_the_mime_fields() {
+        let text = text_of(
+            base()
+                .header(field("X-Mailer", "smtp-proto"))
+                .header(field("X-Tag", "a"))
+                .header(field("x-tag", "b")),
+        );
+        assert!(
+            text.contains(
+                "\r\nX-Mailer: smtp-proto\r\nX-Tag: a\r\nx-tag: b\r\nMIME-Version: 1.0\r\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn own_header_values_are_folded_and_encoded() {
+        let long = "word ".repeat(40);
+        let text = text_of(
+            base()
+                .header(field("X-Long", long.trim_end()))
+                .header(field("X-Name", "Zoë")),
+        );
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.split("\r\n").all(|l| l.len() <= 78), "{head}");
+        let unfolded = head.replace("\r\n ", " ");
+        assert!(unfolded.contains(&alloc::format!("X-Long: {}\r\n", long.trim_end())));
+        assert!(head.contains("X-Name: =?utf-8?Q?Zo=C3=AB?=\r\n"), "{head}");
+        // A name of the longest length: the value starts on the next line.
+        let name = "N".repeat(super::super::field::MAX_NAME_LEN);
+        let text = text_of(base().header(field(&name, "value")));
+        assert!(
+            text.contains(&alloc::format!("{name}:\r\n value\r\n")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn in_reply_to_and_references() {
+        let text = text_of(
+            base()
+                .in_reply_to("<parent@example.org>")
+                .references("root@example.org")
+                .references("<parent@example.org>"),
+        );
+        assert!(
+            text.contains(
+                "\r\nIn-Reply-To: <parent@example.org>\r\n\
+                 References: <root@example.org> <parent@example.org>\r\n"
+            ),
+            "{text}"
+        );
+        assert!(!text_of(base()).contains("In-Reply-To"));
+        for bad in ["parent", "a b@c", "<a@b>\r\nBcc: x@y", "a@b>"] {
+            let e = base().in_reply_to(bad).build([0; 16]).unwrap_err();
+            assert_eq!(e, ComposeError::InvalidMessageId(bad.into()));
+            let e = base().references(bad).build([0; 16]).unwrap_err();
+            assert_eq!(e, ComposeError::InvalidMessageId(bad.into()));
+        }
+    }
+
+    fn logo() -> Attachment {
+        Attachment::new("logo.png", "image/png", [0x89u8, b'P', b'N', b'G'])
+    }
+
+    #[test]
+    fn inline_parts_are_related_to_the_html() {
+        let text = text_of(
+            base()
+                .text("see the logo")
+                .html("<img src=\"cid:logo.png\">")
+                .inline("<logo.png>", logo())
+                .attachment(Attachment::new("a.pdf", "application/pdf", "%PDF")),
+        );
+        // The layout, in order: mixed(alternative(text, related(html, image)), pdf).
+        let types: Vec<&str> = text
+            .split("\r\n")
+            .filter_map(|l| l.strip_prefix("Content-Type: "))
+            .map(|t| t.split(';').next().unwrap_or(t))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "multipart/mixed",
+                "multipart/alternative",
+                "text/plain",
+                "multipart/related",
+                "text/html",
+                "image/png",
+                "application/pdf"
+            ]
+        );
+        assert!(text.contains("Content-Type: multipart/related; type=\"text/html\";"));
+        assert!(text.contains(
+            "Content-Type: image/png; name=\"logo.png\"\r\n\
+             Content-Disposition: inline; filename=\"logo.png\"\r\n\
+             Content-ID: <logo.png>\r\n\
+             Content-Transfer-Encoding: base64\r\n"
+        ));
+        // HTML only: the related part is the whole body.
+        let text = text_of(base().html("<img src=\"cid:a\">").inline("a", logo()));
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("Content-Type: multipart/related;"), "{head}");
+    }
+
+    #[test]
+    fn inline_parts_are_checked() {
+        let html = || base().html("<img src=\"cid:logo.png\">");
+        let e = base()
+            .text("no html")
+            .inline("logo.png", logo())
+            .build([0; 16]);
+        assert_eq!(e.unwrap_err(), ComposeError::InlineWithoutHtml);
+        let e = html()
+            .inline("logo.png", logo())
+            .inline("<Logo.PNG>", logo())
+            .build([0; 16]);
+        assert_eq!(
+            e.unwrap_err(),
+            ComposeError::DuplicateContentId("Logo.PNG".into())
+        );
+        let e = html().inline("my logo.png", logo()).build([0; 16]);
+        assert_eq!(
+            e.unwrap_err(),
+            ComposeError::InvalidContentId("my logo.png".into())
+        );
+        let e = html()
+            .inline("x", Attachment::new("x", "image", [1]))
+            .build([0; 16]);
+        assert_eq!(
+            e.unwrap_err(),
+            ComposeError::InvalidContentType("image".into())
+        );
+        let e = html()
+            .inline("x", Attachment::new("a\nb", "image/png", [1]))
+            .build([0; 16]);
+        assert!(matches!(
+            e.unwrap_err(),
+            ComposeError::ForbiddenCharacter {
+                field: Field::Filename,
+                ch: '\n'
+            }
+        ));
     }
 
     #[cfg(feature = "std")]

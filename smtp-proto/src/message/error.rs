@@ -13,6 +13,9 @@ pub enum Field {
     DisplayName,
     /// The file name of an attachment.
     Filename,
+    /// The value of a header field given with
+    /// [`HeaderField::new`](super::HeaderField::new).
+    HeaderValue,
 }
 
 impl fmt::Display for Field {
@@ -21,6 +24,7 @@ impl fmt::Display for Field {
             Field::Subject => "subject",
             Field::DisplayName => "display name",
             Field::Filename => "attachment file name",
+            Field::HeaderValue => "header field value",
         })
     }
 }
@@ -46,6 +50,20 @@ pub enum ComposeError {
     InvalidContentType(String),
     /// The Message-ID given is not `left@right` made of dot-atoms.
     InvalidMessageId(String),
+    /// A header field name is empty, longer than 76 octets, or holds a
+    /// character other than printable ASCII (33 to 126) but `:`.
+    InvalidHeaderName(String),
+    /// The header field is one the builder writes itself (From, Subject,
+    /// Content-Type, ...), so setting it again would give two.
+    ReservedHeader(String),
+    /// A Content-ID is empty, too long, or holds a character other than
+    /// ASCII letters, digits, `-._~+=` and one `@` inside.
+    InvalidContentId(String),
+    /// Two inline parts have the same Content-ID (compared ignoring ASCII
+    /// case), so a `cid:` reference could not tell them apart.
+    DuplicateContentId(String),
+    /// Inline parts were given without an HTML body to refer to them.
+    InlineWithoutHtml,
     /// No date was given (see [`MessageBuilder::date`](super::MessageBuilder::date)).
     MissingDate,
     /// The date is outside the years 1900 to 9999 in its time zone, or the
@@ -69,6 +87,20 @@ impl fmt::Display for ComposeError {
             ComposeError::InvalidAddress(a) => write!(f, "address {a} cannot be used in a header"),
             ComposeError::InvalidContentType(t) => write!(f, "invalid content type {t:?}"),
             ComposeError::InvalidMessageId(id) => write!(f, "invalid Message-ID {id:?}"),
+            ComposeError::InvalidHeaderName(n) => write!(f, "invalid header field name {n:?}"),
+            ComposeError::ReservedHeader(n) => {
+                write!(f, "the {n} header field is set by the builder, not by hand")
+            }
+            ComposeError::InvalidContentId(id) => write!(
+                f,
+                "invalid Content-ID {id:?} (use ASCII letters, digits, -._~+= and one @)"
+            ),
+            ComposeError::DuplicateContentId(id) => {
+                write!(f, "two inline parts have the Content-ID {id:?}")
+            }
+            ComposeError::InlineWithoutHtml => {
+                f.write_str("inline parts need an HTML body that refers to them")
+            }
             ComposeError::MissingDate => f.write_str("no date was given for the message"),
             ComposeError::DateOutOfRange => {
                 f.write_str("date or time zone offset out of the representable range")

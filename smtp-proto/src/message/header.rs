@@ -55,7 +55,9 @@ impl<'a> HeaderWriter<'a> {
         } else {
             SOFT_LIMIT
         };
-        if !self.first && self.line_len + 1 + t.len() > limit {
+        // Right after the name, fold only when that makes the token fit.
+        let fits_after_fold = !self.first || t.len() < limit;
+        if self.line_len + 1 + t.len() > limit && fits_after_fold {
             self.fold();
         }
         self.out.push(b' ');
@@ -97,18 +99,22 @@ impl<'a> HeaderWriter<'a> {
 }
 
 /// Refuses control characters (CR and LF above all) other than TAB.
-fn check_controls(text: &str, field: Field) -> Result<(), ComposeError> {
+pub(crate) fn check_controls(text: &str, field: Field) -> Result<(), ComposeError> {
     match text.chars().find(|&c| c.is_control() && c != '\t') {
         Some(ch) => Err(ComposeError::ForbiddenCharacter { field, ch }),
         None => Ok(()),
     }
 }
 
-/// Writes unstructured text (the Subject): as it is when it is plain ASCII
-/// words separated by single spaces, else as encoded-words, so that every
-/// character round-trips.
-pub(crate) fn unstructured(w: &mut HeaderWriter<'_>, text: &str) -> Result<(), ComposeError> {
-    check_controls(text, Field::Subject)?;
+/// Writes unstructured text (the Subject, a caller's own field) meant for
+/// `field`: as it is when it is plain ASCII words separated by single
+/// spaces, else as encoded-words, so that every character round-trips.
+pub(crate) fn unstructured(
+    w: &mut HeaderWriter<'_>,
+    text: &str,
+    field: Field,
+) -> Result<(), ComposeError> {
+    check_controls(text, field)?;
     let raw = text.is_ascii()
         && !text.contains("=?")
         && text
@@ -136,6 +142,17 @@ fn dot_atom(s: &str) -> bool {
 /// An ASCII dot-atom: for Message-IDs.
 pub(crate) fn ascii_dot_atom(s: &str) -> bool {
     s.is_ascii() && dot_atom(s)
+}
+
+/// An RFC 5322 domain literal such as `[127.0.0.1]`: printable ASCII but
+/// brackets and backslash, inside brackets.
+pub(crate) fn domain_literal(s: &str) -> bool {
+    s.strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .is_some_and(|d| {
+            d.bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'))
+        })
 }
 
 /// True if `s` is a complete quoted-string: quotes around qtext, spaces and
@@ -173,14 +190,7 @@ fn quote(s: &str) -> String {
 pub(crate) fn addr_spec(a: &Address) -> Result<Cow<'_, str>, ComposeError> {
     let invalid = || ComposeError::InvalidAddress(a.clone());
     let (local, domain) = a.as_str().rsplit_once('@').ok_or_else(invalid)?;
-    let literal = domain
-        .strip_prefix('[')
-        .and_then(|d| d.strip_suffix(']'))
-        .is_some_and(|d| {
-            d.bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'\\'))
-        });
-    if !(literal || dot_atom(domain)) || local.is_empty() {
+    if !(domain_literal(domain) || dot_atom(domain)) || local.is_empty() {
         return Err(invalid());
     }
     if dot_atom(local) || quoted_string(local) {
@@ -291,28 +301,46 @@ mod tests {
     #[test]
     fn subject_raw_and_folded() {
         assert_eq!(
-            field(|w| unstructured(w, "Hello world").unwrap()),
+            field(|w| unstructured(w, "Hello world", Field::Subject).unwrap()),
             "X: Hello world\r\n"
         );
         let long = "word ".repeat(30);
         let long = long.trim_end();
-        let out = field(|w| unstructured(w, long).unwrap());
+        let out = field(|w| unstructured(w, long, Field::Subject).unwrap());
         assert!(out.lines().all(|l| l.len() <= SOFT_LIMIT));
         assert_eq!(out.replace("\r\n ", " "), alloc::format!("X: {long}\r\n"));
     }
 
     #[test]
+    fn first_token_folds_only_when_that_helps() {
+        let name = "N".repeat(70);
+        let mut out = Vec::new();
+        let mut w = HeaderWriter::new(&mut out, &name);
+        w.token("fits-on-the-next-line");
+        w.finish();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            alloc::format!("{name}:\r\n fits-on-the-next-line\r\n")
+        );
+        // Too long for any line: it stays after the name.
+        let long = "x".repeat(100);
+        assert_eq!(field(|w| w.token(&long)), alloc::format!("X: {long}\r\n"));
+    }
+
+    #[test]
     fn subject_encoded() {
         assert_eq!(
-            field(|w| unstructured(w, "Grüße").unwrap()),
+            field(|w| unstructured(w, "Grüße", Field::Subject).unwrap()),
             "X: =?utf-8?B?R3LDvMOfZQ==?=\r\n"
         );
         // Double spaces, leading spaces and encoded-word look-alikes are encoded.
         for s in ["a  b", " a", "a ", "=?utf-8?Q?x?=", "a\tb"] {
-            assert!(field(|w| unstructured(w, s).unwrap()).starts_with("X: =?utf-8?"));
+            assert!(
+                field(|w| unstructured(w, s, Field::Subject).unwrap()).starts_with("X: =?utf-8?")
+            );
         }
         let long = "ünïcödé ".repeat(20);
-        let out = field(|w| unstructured(w, &long).unwrap());
+        let out = field(|w| unstructured(w, &long, Field::Subject).unwrap());
         for line in out.split("\r\n") {
             assert!(line.len() <= 76, "{line:?}");
         }
@@ -324,7 +352,7 @@ mod tests {
             let mut out = Vec::new();
             let mut w = HeaderWriter::new(&mut out, "Subject");
             assert!(matches!(
-                unstructured(&mut w, s),
+                unstructured(&mut w, s, Field::Subject),
                 Err(ComposeError::ForbiddenCharacter {
                     field: Field::Subject,
                     ..

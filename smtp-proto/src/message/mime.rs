@@ -27,6 +27,37 @@ impl TransferEncoding {
     }
 }
 
+/// The kinds of multipart the builder makes (RFC 2046 section 5.1, RFC
+/// 2387).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A body and the files attached after it.
+    Mixed,
+    /// The same content as text and as HTML, the preferred last.
+    Alternative,
+    /// An HTML body first, then the inline parts it refers to by `cid:`.
+    Related,
+}
+
+impl Kind {
+    fn subtype(self) -> &'static str {
+        match self {
+            Kind::Mixed => "mixed",
+            Kind::Alternative => "alternative",
+            Kind::Related => "related",
+        }
+    }
+
+    /// Parameters before the boundary: RFC 2387 requires `type`, the
+    /// content type of the first (root) part.
+    fn params(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Kind::Related => &[("type", "text/html")],
+            Kind::Mixed | Kind::Alternative => &[],
+        }
+    }
+}
+
 /// A part of the message before boundaries are chosen.
 #[derive(Debug)]
 pub(crate) enum Part {
@@ -37,10 +68,10 @@ pub(crate) enum Part {
         /// The encoded content.
         body: Vec<u8>,
     },
-    /// A multipart of the given subtype (`mixed`, `alternative`).
+    /// A multipart of the given kind.
     Multipart {
-        /// `mixed` or `alternative`.
-        subtype: &'static str,
+        /// Mixed, alternative or related.
+        kind: Kind,
         /// The parts, in order.
         parts: Vec<Part>,
     },
@@ -129,6 +160,17 @@ pub(crate) fn text(subtype: &str, text: &str) -> Part {
 /// An attachment part: 7bit when the bytes are already short lines of
 /// printable ASCII, base64 otherwise, so the bytes always round-trip.
 pub(crate) fn attachment(a: &Attachment) -> Result<Part, ComposeError> {
+    file(a, None)
+}
+
+/// An inline part: like an attachment, but with `inline` disposition and
+/// the Content-ID (already checked) that the HTML refers to.
+pub(crate) fn inline(a: &Attachment, content_id: &str) -> Result<Part, ComposeError> {
+    file(a, Some(content_id))
+}
+
+/// A file's part: attached, or inline when it has a Content-ID.
+fn file(a: &Attachment, content_id: Option<&str>) -> Result<Part, ComposeError> {
     let content_type = a.checked_content_type()?;
     header::check_filename(a.filename())?;
     let data = a.data();
@@ -148,13 +190,21 @@ pub(crate) fn attachment(a: &Attachment) -> Result<Part, ComposeError> {
         header::with_params(&mut w, &content_type, &[("name", name)]);
     }
     w.finish();
+    let disposition = if content_id.is_some() {
+        "inline"
+    } else {
+        "attachment"
+    };
     let mut w = HeaderWriter::new(&mut headers, "Content-Disposition");
     if name.is_empty() {
-        header::with_params(&mut w, "attachment", &[]);
+        header::with_params(&mut w, disposition, &[]);
     } else {
-        header::with_params(&mut w, "attachment", &[("filename", name)]);
+        header::with_params(&mut w, disposition, &[("filename", name)]);
     }
     w.finish();
+    if let Some(id) = content_id {
+        super::ids::write_ids(&mut headers, "Content-ID", [id]);
+    }
     transfer_encoding(&mut headers, cte);
     Ok(Part::Leaf { headers, body })
 }
@@ -222,7 +272,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub(crate) fn render(part: Part, rng: &mut BoundaryRng) -> Result<Rendered, ComposeError> {
     match part {
         Part::Leaf { headers, body } => Ok(Rendered { headers, body }),
-        Part::Multipart { subtype, parts } => {
+        Part::Multipart { kind, parts } => {
             let mut children = Vec::with_capacity(parts.len());
             for p in parts {
                 let r = render(p, rng)?;
@@ -237,10 +287,12 @@ pub(crate) fn render(part: Part, rng: &mut BoundaryRng) -> Result<Rendered, Comp
                 .ok_or(ComposeError::BoundaryCollision)?;
             let mut headers = Vec::new();
             let mut w = HeaderWriter::new(&mut headers, "Content-Type");
+            let mut params = kind.params().to_vec();
+            params.push(("boundary", &boundary));
             header::with_params(
                 &mut w,
-                &alloc::format!("multipart/{subtype}"),
-                &[("boundary", &boundary)],
+                &alloc::format!("multipart/{}", kind.subtype()),
+                &params,
             );
             w.finish();
             let size = children.iter().map(|c| c.len() + 34).sum::<usize>() + 32;
@@ -317,7 +369,7 @@ mod tests {
         // A part holding the first boundary forces a second draw.
         let mut rng = BoundaryRng::new([7; 16]);
         let part = Part::Multipart {
-            subtype: "mixed",
+            kind: Kind::Mixed,
             parts: vec![leaf(first.as_bytes()), leaf(b"x")],
         };
         let r = render(part, &mut rng).unwrap();
@@ -337,10 +389,10 @@ mod tests {
     fn nested_boundaries_differ() {
         let mut rng = BoundaryRng::new([0; 16]);
         let part = Part::Multipart {
-            subtype: "mixed",
+            kind: Kind::Mixed,
             parts: vec![
                 Part::Multipart {
-                    subtype: "alternative",
+                    kind: Kind::Alternative,
                     parts: vec![leaf(b"a"), leaf(b"b")],
                 },
                 leaf(b"c"),
@@ -350,6 +402,22 @@ mod tests {
         let body = String::from_utf8(r.body).unwrap();
         assert_eq!(body.matches("--=_").count(), 6);
         assert!(body.ends_with("--\r\n"));
+    }
+
+    #[test]
+    fn related_names_its_root_type() {
+        let mut rng = BoundaryRng::new([3; 16]);
+        let part = Part::Multipart {
+            kind: Kind::Related,
+            parts: vec![leaf(b"<p>x</p>"), leaf(b"img")],
+        };
+        let header = String::from_utf8(render(part, &mut rng).unwrap().headers).unwrap();
+        assert!(
+            header.starts_with(
+                "Content-Type: multipart/related; type=\"text/html\";\r\n boundary=\"=_"
+            ),
+            "{header}"
+        );
     }
 
     #[test]

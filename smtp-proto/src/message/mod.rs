@@ -1,6 +1,7 @@
 //! Message composition (feature `compose`): a [`MessageBuilder`] that turns
-//! addresses, a subject, a text body, an optional HTML alternative and
-//! attachments into the bytes of an RFC 5322 / MIME message, plus the
+//! addresses, a subject, a text body, an optional HTML alternative with
+//! inline images, attachments and header fields of the caller's own into
+//! the bytes of an RFC 5322 / MIME message, plus the
 //! [`Envelope`](crate::Envelope) to send it with.
 //!
 //! Like the rest of the crate it does no I/O and reads no clock: the date
@@ -15,6 +16,10 @@
 //!   encoded body lines at most 76 octets.
 //! - `Date`, `Message-ID` and `MIME-Version: 1.0`; Bcc recipients only in
 //!   the envelope, never in a header.
+//! - `In-Reply-To` and `References` only from message ids checked like the
+//!   Message-ID; header fields of the caller's own ([`HeaderField`]) with an
+//!   `ftext` name that is never one the builder writes, and a value folded
+//!   and encoded like the subject.
 //! - Header text that is not plain ASCII (subject, display names) as RFC
 //!   2047 encoded-words of at most 75 characters; display names that need
 //!   it quoted; attachment names per RFC 2231. Addresses that are UTF-8 go
@@ -24,12 +29,14 @@
 //!   otherwise; attachments in 7bit only when they already are short ASCII
 //!   lines, in base64 otherwise: the body is always 7-bit and every byte
 //!   round-trips.
-//! - `multipart/alternative` for text and HTML, `multipart/mixed` around
+//! - `multipart/alternative` for text and HTML, `multipart/related` around
+//!   the HTML and its inline parts (each with a checked, unique
+//!   `Content-ID` for `cid:` references), `multipart/mixed` around
 //!   attachments, boundaries checked absent from what they enclose, closing
 //!   boundaries present, and no `Content-Transfer-Encoding` on a multipart.
-//! - Control characters (CR and LF above all) in a subject, a display name
-//!   or a file name are refused with a [`ComposeError`], so no header can be
-//!   injected.
+//! - Control characters (CR and LF above all) in a subject, a display name,
+//!   a header field value or a file name are refused with a
+//!   [`ComposeError`], so no header can be injected.
 //!
 //! A caller with another composer skips this module and passes its bytes to
 //! [`Client::send_body`](crate::Client::send_body) directly.
@@ -40,7 +47,9 @@ mod composed;
 mod date;
 mod encoding;
 mod error;
+mod field;
 mod header;
+mod ids;
 mod mailbox;
 mod mime;
 
@@ -48,4 +57,5 @@ pub use attachment::Attachment;
 pub use builder::MessageBuilder;
 pub use composed::Message;
 pub use error::{ComposeError, Field};
-pub use mailbox::Mailbox;
+pub use field::HeaderField;
+pub use mailbox::{Mailbox, ParseMailboxError};
