@@ -3,12 +3,13 @@
 #   - python3-aiosmtpd (Debian's, used with /usr/bin/python3)
 #   - postfix (for `postfix -c DIR` private instances and /usr/sbin/smtp-sink)
 #   - sasl2-bin + libsasl2-modules (Cyrus SASL: saslpasswd2 and the sasldb plugin)
-#   - openssl (test CA and leaf certificates)
+#   - openssl (test CA and leaf certificates, DKIM test keys)
+#   - python3-dkim (dkimpy: the independent DKIM verifier of the send tests)
 # Idempotent and non-interactive: a second run on a machine that has them all
 # only prints the versions. Must run as root (or with sudo available).
 set -euo pipefail
 
-PKGS=(python3 python3-aiosmtpd postfix sasl2-bin libsasl2-modules openssl)
+PKGS=(python3 python3-aiosmtpd postfix sasl2-bin libsasl2-modules openssl python3-dkim)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -57,3 +58,4 @@ echo "  postfix          $(/usr/sbin/postconf -d -h mail_version 2>/dev/null || 
 echo "  smtp-sink        $( [ -x /usr/sbin/smtp-sink ] && echo /usr/sbin/smtp-sink || echo missing)"
 echo "  cyrus-sasl       $(ver sasl2-bin) (saslpasswd2 $( command -v saslpasswd2 || echo missing))"
 echo "  openssl          $(openssl version 2>/dev/null || echo missing)"
+echo "  dkimpy           $(/usr/bin/python3 -c 'import dkim, importlib.metadata as m; print(m.version("dkimpy"))' 2>/dev/null || echo missing) (deb $(ver python3-dkim))"
