@@ -68,6 +68,17 @@ Envelope and message:
   --count N               send N copies on one session, pipelined (progress
                           on stderr when it is a terminal, then messages/s)
 
+DKIM signing (give all three, or none):
+  --dkim-key PEM          sign with this private key: RSA (2048 to 4096 bits)
+                          or Ed25519, PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1
+                          (BEGIN RSA PRIVATE KEY)
+  --dkim-selector NAME    the selector (s=): the public key is published at
+                          NAME._domainkey.DOMAIN
+  --dkim-domain DOMAIN    the signing domain (d=)
+  The message is signed as it is sent (CRLF line ends), relaxed/relaxed,
+  over From, To, Cc, Subject, Date, Message-ID, MIME-Version, Content-Type,
+  In-Reply-To and References, those it has.
+
 Output:
   --transcript            print the dialogue, stage by stage (credentials are
                           never shown); on by default with the capture server
@@ -84,8 +95,8 @@ Capture server (no --server):
 
 Exit status:
    0  sent (every recipient accepted)
-  64  usage error              65  the message cannot be composed
-  66  an input file cannot be read
+  64  usage error              65  the message cannot be composed or signed
+  66  an input file (or the --dkim-key) cannot be read
   69  permanent failure (5yz reply, TLS failure, a recipient refused)
   70  internal error           73  the outbox cannot be written
   75  transient failure (4yz reply, timeout, connection refused or lost)
@@ -229,6 +240,12 @@ pub struct Args {
     pub outbox: Option<PathBuf>,
     /// `--capture-chunking`.
     pub capture_chunking: bool,
+    /// `--dkim-key`.
+    pub dkim_key: Option<PathBuf>,
+    /// `--dkim-selector`.
+    pub dkim_selector: Option<String>,
+    /// `--dkim-domain`.
+    pub dkim_domain: Option<String>,
 }
 
 /// A password that never prints: `Debug` shows `<redacted>`.
@@ -327,6 +344,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("allow-plaintext-auth") => a.allow_plaintext_auth = true,
             Long("outbox") => a.outbox = Some(parser.value()?.into()),
             Long("capture-chunking") => a.capture_chunking = true,
+            Long("dkim-key") => a.dkim_key = Some(parser.value()?.into()),
+            Long("dkim-selector") => a.dkim_selector = Some(text(&mut parser, "--dkim-selector")?),
+            Long("dkim-domain") => a.dkim_domain = Some(text(&mut parser, "--dkim-domain")?),
             Value(v) => a.to.push(
                 v.into_string()
                     .map_err(|v| usage(format!("recipient {v:?} is not valid UTF-8")))?,
@@ -362,6 +382,20 @@ fn check(a: &Args) -> Result<(), UsageError> {
         return Err(usage(
             "--inline needs --html-file: only HTML can refer to an inline part",
         ));
+    }
+    let dkim = [
+        ("--dkim-key", a.dkim_key.is_some()),
+        ("--dkim-selector", a.dkim_selector.is_some()),
+        ("--dkim-domain", a.dkim_domain.is_some()),
+    ];
+    if dkim.iter().any(|(_, given)| *given) {
+        let missing: Vec<&str> = dkim.iter().filter(|(_, g)| !g).map(|(o, _)| *o).collect();
+        if !missing.is_empty() {
+            return Err(usage(format!(
+                "DKIM signing needs --dkim-key, --dkim-selector and --dkim-domain together; missing {}",
+                missing.join(" and ")
+            )));
+        }
     }
     if a.password.is_some() && a.user.is_none() {
         return Err(usage("--password needs --user"));
@@ -618,6 +652,24 @@ mod tests {
         assert_eq!(a.count, 100);
         assert_eq!(a.timeout, Some(Duration::from_millis(2500)));
         assert_eq!(a.tls, Some(TlsPolicy::Off));
+        let a = send(&[
+            "--dkim-key",
+            "k.pem",
+            "--dkim-domain",
+            "example.org",
+            "--dkim-selector",
+            "mail",
+        ]);
+        assert_eq!(a.dkim_key, Some(PathBuf::from("k.pem")));
+        assert_eq!(
+            (a.dkim_domain.as_deref(), a.dkim_selector.as_deref()),
+            (Some("example.org"), Some("mail"))
+        );
+        let e = args(&["--dkim-domain", "example.org"]).unwrap_err();
+        assert!(
+            e.0.contains("missing --dkim-key and --dkim-selector"),
+            "{e}"
+        );
         assert!(matches!(args(&["--help", "--bogus"]), Ok(Command::Help)));
         assert!(matches!(args(&["-V"]), Ok(Command::Version)));
         assert_eq!(send(&[]).count, 1);
@@ -661,6 +713,9 @@ mod tests {
             ],
             &["--ca-file", "ca.pem"],
             &["--no-chunking=yes"],
+            &["--dkim-key", "k.pem"],
+            &["--dkim-key", "k.pem", "--dkim-selector", "s"],
+            &["--dkim-selector", "s", "--dkim-domain", "example.org"],
         ] {
             assert!(args(bad).is_err(), "{bad:?}");
         }

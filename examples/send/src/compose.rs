@@ -2,6 +2,7 @@
 //! [`MessageBuilder`] from the options or taken as it is from `--data`.
 
 use crate::cli::Args;
+use smtp_dkim::DkimError;
 use smtp_proto::message::{Attachment, ComposeError, Mailbox, MessageBuilder};
 use smtp_proto::{Address, BodyMode, BodyType, Envelope, SizeCounter};
 use std::fmt;
@@ -64,6 +65,15 @@ pub enum InputError {
     NotUtf8(PathBuf),
     /// The builder refused a value (exit 65).
     Compose(ComposeError),
+    /// The `--dkim-key` file holds no usable key (exit 65).
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// Why (never the key itself).
+        why: String,
+    },
+    /// The message cannot be DKIM-signed (exit 65).
+    Sign(DkimError),
 }
 
 impl InputError {
@@ -72,7 +82,11 @@ impl InputError {
         match self {
             InputError::Usage(_) => 64,
             InputError::Read { .. } => 66,
-            InputError::TooLarge(_) | InputError::NotUtf8(_) | InputError::Compose(_) => 65,
+            InputError::TooLarge(_)
+            | InputError::NotUtf8(_)
+            | InputError::Compose(_)
+            | InputError::Key { .. }
+            | InputError::Sign(_) => 65,
         }
     }
 }
@@ -92,6 +106,10 @@ impl fmt::Display for InputError {
             ),
             InputError::NotUtf8(path) => write!(f, "{} is not UTF-8 text", path.display()),
             InputError::Compose(e) => write!(f, "cannot compose the message: {e}"),
+            InputError::Key { path, why } => {
+                write!(f, "cannot use {} as the DKIM key: {why}", path.display())
+            }
+            InputError::Sign(e) => write!(f, "cannot DKIM-sign the message: {e}"),
         }
     }
 }
@@ -296,7 +314,7 @@ fn scan_file(path: &Path) -> Result<Scan, InputError> {
 }
 
 /// Reads a file (or standard input for `-`) of at most `limit` octets.
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let read_error = |error| InputError::Read {
         path: path.to_owned(),
         error,

@@ -20,6 +20,7 @@
 mod capture;
 mod cli;
 mod compose;
+mod dkim;
 mod outbox;
 mod report;
 
@@ -126,8 +127,18 @@ enum Target {
 
 fn send(args: &Args, password: Option<Secret>, printer: &mut Printer) -> Result<u8, Failure> {
     let capture = args.server.is_none();
-    let prepared =
-        compose::prepare(args, capture).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
+    let input_failure = |e: compose::InputError| Failure::new(e.exit_code(), e.to_string());
+    let signer = dkim::signer(args).map_err(input_failure)?;
+    let mut prepared = compose::prepare(args, capture).map_err(input_failure)?;
+    if let Some(signer) = &signer {
+        prepared = dkim::sign(prepared, signer).map_err(input_failure)?;
+        printer.info(&format!(
+            "DKIM-signed as d={} s={} ({})",
+            signer.domain(),
+            signer.selector(),
+            signer.key_type()
+        ));
+    }
     let options = options(args, password, capture)?;
 
     let target = match &args.server {
