@@ -338,6 +338,12 @@ impl Model {
         if e.is_auth() && r.code().value() == 334 {
             self.challenge = true;
         }
+        if let Exp::Delivery(k, _) = e {
+            // LMTP: a delivery reply means the end of data was taken.
+            if self.open_tx == Some(k) {
+                self.open_tx = None;
+            }
+        }
         match e {
             // A refused MAIL opened nothing; an accepted BDAT LAST ended
             // its transaction (if no later MAIL has opened another).
@@ -585,6 +591,7 @@ impl Model {
             );
         }
         let last = std::mem::replace(&mut self.last, Last::Nothing);
+        let mut extra = Vec::new();
         let exp = if line == b"QUIT" {
             self.quit_sent = true;
             Exp::Quit
@@ -606,7 +613,8 @@ impl Model {
             // A SASL response after a 334 (SCRAM's proof, its closing empty
             // line): base64 or empty, nothing the model reads further.
             assert!(
-                line.iter().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b)),
+                line.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b)),
                 "a SASL response that is not base64: {:?}",
                 lossy(line)
             );
@@ -713,15 +721,33 @@ impl Model {
             t.end_sent |= last;
             t.bdat_declared += n;
             if first {
-                let strict = !ctx.pipelined || self.all_or_nothing;
+                // Over LMTP BDAT LAST is answered once per accepted
+                // recipient: the body waits for every RCPT reply.
+                let strict = !ctx.pipelined || self.all_or_nothing || self.lmtp;
                 self.check_recipients(k, "BDAT", strict);
             }
+            let deliveries: Vec<Exp> = if last && self.lmtp {
+                let t = &self.txs[k];
+                (0..t.rcpts)
+                    .filter(|&i| t.rcpt_replies[i].as_ref().is_some_and(Reply::is_success))
+                    .map(|i| Exp::Delivery(k, i))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             self.mode = OutMode::Bdat {
                 tx: k,
                 remaining: n,
                 last,
             };
-            Exp::Bdat(k, last)
+            match deliveries.split_first() {
+                Some((first, rest)) => {
+                    // `first` answers the BDAT LAST; the rest follow it.
+                    extra = rest.to_vec();
+                    *first
+                }
+                None => Exp::Bdat(k, last),
+            }
         } else if line == b"." {
             // RFC 2920 section 3.1: DATA was pipelined, no recipient was
             // accepted, the server said 354 anyway: an empty message.
@@ -751,6 +777,7 @@ impl Model {
             self.check_tls_required(&format!("{:?}", lossy(line)), ctx);
         }
         self.expect.push_back(exp);
+        self.expect.extend(extra);
         self.pair();
     }
 

@@ -185,6 +185,11 @@ impl Client {
                 }
             }
             Cmd::Delivery(id, i) => {
+                // The server answered the end of data (or BDAT LAST): its
+                // transaction is over.
+                if self.is_latest_started(id) {
+                    self.server_tx_open = false;
+                }
                 if let Some(tx) = self.tx_mut(id) {
                     tx.ended = true;
                     if ok && tx.final_reply.is_none() {
@@ -319,6 +324,7 @@ impl Client {
     fn on_rcpt_reply(&mut self, id: TransactionId, i: usize, reply: Reply) {
         let pipelined = self.pipelining();
         let all_or_nothing = self.config.recipient_policy == RecipientPolicy::AllOrNothing;
+        let body_waits = self.body_waits_for_recipients(self.tx(id).is_some_and(|t| t.bdat));
         let Some(tx) = self.tx_mut(id) else { return };
         let ok = reply.is_success();
         if ok {
@@ -348,7 +354,7 @@ impl Client {
         }
         // With all recipients known: DATA (or the body) goes now, unless it
         // was pipelined already.
-        let data_sent = pipelined && !all_or_nothing;
+        let data_sent = pipelined && !body_waits;
         if tx.bdat {
             if !data_sent {
                 self.begin_body(id, self.body_mode(id));
@@ -455,7 +461,11 @@ impl Client {
     fn expect_bdat(&mut self, id: TransactionId, last: bool, start: usize, header_end: usize) {
         // The transcript shows the BDAT line, not the data after it.
         let transcript = core::mem::replace(&mut self.config.transcript, false);
-        self.await_reply(Cmd::Bdat(id, last), start);
+        if last {
+            self.expect_final_replies(id, start);
+        } else {
+            self.await_reply(Cmd::Bdat(id, last), start);
+        }
         self.config.transcript = transcript;
         if transcript {
             let line = self.out[start..header_end - 2].to_vec();
@@ -463,10 +473,25 @@ impl Client {
         }
     }
 
+    /// True when DATA (or the body's first BDAT) waits for every RCPT
+    /// reply even with PIPELINING: under all-or-nothing recipients, and
+    /// for BDAT over LMTP, where BDAT LAST is answered once per accepted
+    /// recipient, so they must be known when it is written.
+    fn body_waits_for_recipients(&self, bdat: bool) -> bool {
+        self.config.recipient_policy == RecipientPolicy::AllOrNothing
+            || (bdat && self.config.protocol == Protocol::Lmtp)
+    }
+
     /// After the end of data: one reply, or with LMTP one per accepted
     /// recipient.
     fn expect_data_end(&mut self, id: TransactionId) {
         let start = self.out.len() - 3;
+        self.expect_final_replies(id, start);
+    }
+
+    /// The replies to what ends a message (the `.`, or BDAT LAST, written
+    /// at `out[start..]`): one, or with LMTP one per accepted recipient.
+    fn expect_final_replies(&mut self, id: TransactionId, start: usize) {
         let lmtp = self.config.protocol == Protocol::Lmtp;
         let accepted: Vec<usize> = match self.tx(id) {
             Some(tx) if lmtp => tx
@@ -478,8 +503,14 @@ impl Client {
                 .collect(),
             _ => Vec::new(),
         };
+        let bdat = self.tx(id).is_some_and(|t| t.bdat);
         if accepted.is_empty() {
-            self.await_reply(Cmd::DataEnd(id), start);
+            let cmd = if bdat {
+                Cmd::Bdat(id, true)
+            } else {
+                Cmd::DataEnd(id)
+            };
+            self.await_reply(cmd, start);
         } else {
             for (n, i) in accepted.into_iter().enumerate() {
                 self.await_reply(
@@ -599,9 +630,10 @@ impl Client {
         let Some(tx) = self.txs.iter().find(|t| t.id == id) else {
             return;
         };
+        // BDAT over LMTP too (RFC 2033 and RFC 3030 allow it; Dovecot offers
+        // CHUNKING on LMTP).
         let use_bdat = self.config.chunking
             && caps.chunking
-            && self.config.protocol == Protocol::Smtp
             && (caps.pipelining || tx.envelope.body_type == BodyType::BinaryMime);
         if let Some(err) = precheck(&tx.envelope, caps, use_bdat, self.encrypted) {
             if let Some(tx) = self.tx_mut(id) {
@@ -615,7 +647,6 @@ impl Client {
         command::mail(&mut self.out, &tx.envelope, caps, use_bdat);
         let n = tx.envelope.recipients.len();
         let pipelined = self.pipelining();
-        let all_or_nothing = self.config.recipient_policy == RecipientPolicy::AllOrNothing;
         if let Some(tx) = self.tx_mut(id) {
             tx.state = TxState::Started;
             tx.bdat = use_bdat;
@@ -628,7 +659,7 @@ impl Client {
         for i in 0..n {
             self.send_rcpt(id, i);
         }
-        if all_or_nothing {
+        if self.body_waits_for_recipients(use_bdat) {
             return;
         }
         if use_bdat {
