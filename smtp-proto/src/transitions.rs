@@ -541,9 +541,10 @@ impl Client {
         }
         let result = match (tx.failure.take(), tx.final_reply.take()) {
             (None, Some(reply)) => Ok(reply),
-            (Some(TransactionError::MessageRejected(_)), Some(reply))
-                if self.config.protocol == Protocol::Lmtp =>
-            {
+            // LMTP: a recipient whose delivery reply is 2yz has the message,
+            // whatever failed before (a refused chunk, other recipients):
+            // nothing the server took is reported lost.
+            (Some(_), Some(reply)) if self.config.protocol == Protocol::Lmtp && tx.end_sent => {
                 Ok(reply)
             }
             (Some(TransactionError::RecipientsRejected { .. }), _) => {
