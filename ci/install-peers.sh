@@ -5,11 +5,12 @@
 #   - sasl2-bin + libsasl2-modules (Cyrus SASL: saslpasswd2 and the sasldb plugin)
 #   - openssl (test CA and leaf certificates, DKIM test keys)
 #   - python3-dkim (dkimpy: the independent DKIM verifier of the send tests)
+#   - dovecot-lmtpd (a real LMTP server, for `dovecot -c DIR` private instances)
 # Idempotent and non-interactive: a second run on a machine that has them all
 # only prints the versions. Must run as root (or with sudo available).
 set -euo pipefail
 
-PKGS=(python3 python3-aiosmtpd postfix sasl2-bin libsasl2-modules openssl python3-dkim)
+PKGS=(python3 python3-aiosmtpd postfix sasl2-bin libsasl2-modules openssl python3-dkim dovecot-lmtpd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -50,6 +51,13 @@ if [ -f /etc/postfix/main.cf ] && [ -x /usr/sbin/postfix ] \
     $SUDO /usr/sbin/postfix stop >/dev/null 2>&1 || true
 fi
 
+# Likewise a system Dovecot the package may have started (the suites run
+# private instances on ports of their own).
+if [ -f /etc/dovecot/dovecot.conf ] && command -v doveadm >/dev/null \
+    && pgrep -x dovecot >/dev/null 2>&1 && [ -f /run/dovecot/master.pid ]; then
+    $SUDO doveadm stop >/dev/null 2>&1 || true
+fi
+
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "missing"; }
 echo "install-peers: versions"
 echo "  python3          $(/usr/bin/python3 --version 2>&1 | cut -d' ' -f2)"
@@ -58,4 +66,5 @@ echo "  postfix          $(/usr/sbin/postconf -d -h mail_version 2>/dev/null || 
 echo "  smtp-sink        $( [ -x /usr/sbin/smtp-sink ] && echo /usr/sbin/smtp-sink || echo missing)"
 echo "  cyrus-sasl       $(ver sasl2-bin) (saslpasswd2 $( command -v saslpasswd2 || echo missing))"
 echo "  openssl          $(openssl version 2>/dev/null || echo missing)"
+echo "  dovecot          $(dovecot --version 2>/dev/null || echo missing) (deb $(ver dovecot-lmtpd))"
 echo "  dkimpy           $(/usr/bin/python3 -c 'import dkim, importlib.metadata as m; print(m.version("dkimpy"))' 2>/dev/null || echo missing) (deb $(ver python3-dkim))"

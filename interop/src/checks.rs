@@ -90,6 +90,8 @@ pub struct Connect {
     pub pipelining: bool,
     /// Use CHUNKING (BDAT) when offered.
     pub chunking: bool,
+    /// Speak LMTP (LHLO, a delivery reply per recipient).
+    pub lmtp: bool,
 }
 
 impl Default for Connect {
@@ -103,6 +105,7 @@ impl Default for Connect {
             timeout: Duration::from_secs(30),
             pipelining: true,
             chunking: true,
+            lmtp: false,
         }
     }
 }
@@ -118,6 +121,9 @@ impl Connect {
             allow_plaintext_auth: self.allow_plaintext_auth,
             ..Config::default()
         };
+        if self.lmtp {
+            config.protocol = smtp_proto::Protocol::Lmtp;
+        }
         if self.auth.is_some() || self.auth_by_preference {
             config.credentials = Some(Credentials::password(TEST_USER, TEST_PASSWORD).unwrap());
             config.mechanism = self.auth;

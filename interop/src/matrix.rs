@@ -3,8 +3,10 @@
 
 use crate::adapters::{Adapter, Session};
 use crate::checks::{Checks, Connect};
-use crate::messages::{TestMessage, first_difference, normalise_postfix, normalise_sink};
-use crate::peers::{Aiosmtpd, AiosmtpdMessage, Postfix, PostfixDelivery, SmtpSink};
+use crate::messages::{
+    TestMessage, first_difference, normalise_dovecot, normalise_postfix, normalise_sink,
+};
+use crate::peers::{Aiosmtpd, AiosmtpdMessage, Dovecot, Postfix, PostfixDelivery, SmtpSink};
 use crate::require;
 use smtp_blocking::{Envelope, Error, Outcome, TlsPolicy};
 use smtp_proto::{ErrorKind, Mechanism, TransactionError};
@@ -507,6 +509,137 @@ pub fn postfix(adapter: &dyn Adapter) {
             });
             checks.check(d.sender == m.from, || {
                 format!("{run}: {} sender {:?}", m.name, d.sender)
+            });
+        }
+    }
+    checks.finish();
+}
+
+// --- Dovecot (LMTP) -----------------------------------------------------
+
+/// A real LMTP server: Dovecot, with BDAT over LMTP (CHUNKING used) and with
+/// DATA. Three messages on one session, pipelined; the first has a
+/// recipient Dovecot does not know. Each recipient's delivery reply is
+/// checked, and so is what Dovecot stored in each mailbox (byte for byte
+/// after its added headers and LF line ends).
+pub fn dovecot(adapter: &dyn Adapter) {
+    let test = format!("{}::dovecot", adapter.name());
+    let server = require!(test, Dovecot::start());
+    let mut checks = Checks::new(&test);
+    let mut expected: Vec<(&str, TestMessage)> = Vec::new();
+    for (name, chunking) in [("lmtp-bdat", true), ("lmtp-data", false)] {
+        let run = run_id(adapter, "dovecot", name);
+        let connect = Connect {
+            tls: TlsPolicy::Off,
+            lmtp: true,
+            chunking,
+            ..Connect::default()
+        };
+        let three = TestMessage::simple(
+            &run,
+            1,
+            &["alice@example.org", "nobody@example.org", "bob@example.org"],
+        );
+        let to_bob = TestMessage::simple(&run, 2, &["bob@example.org"]);
+        let dots = TestMessage::simple(&run, 3, &["alice@example.org"]);
+        // The dialogue, to see that BDAT (or DATA) was what went out.
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = lines.clone();
+        let mut options = connect.options(None).on_event(move |event| {
+            if let smtp_proto::Event::Transcript(line) = event {
+                seen.lock().unwrap().push(line.to_string());
+            }
+        });
+        options.config.transcript = true;
+        let mut session = match adapter.connect(HOST, server.port, &options) {
+            Ok(s) => s,
+            Err(e) => {
+                checks.fail(format!("{run}: connect failed: {e}"));
+                continue;
+            }
+        };
+        let batch: Vec<(Envelope, Vec<u8>)> = [&three, &to_bob, &dots]
+            .iter()
+            .map(|m| (m.envelope(), m.body.clone()))
+            .collect();
+        match session.send_many(&batch) {
+            Ok(outcomes) => {
+                let codes = |o: &Outcome, delivery: bool| -> Vec<u16> {
+                    o.recipients
+                        .iter()
+                        .map(|r| {
+                            let reply = if delivery {
+                                &r.delivery_reply
+                            } else {
+                                &r.rcpt_reply
+                            };
+                            reply.as_ref().map_or(0, |r| r.code().value())
+                        })
+                        .collect()
+                };
+                let first = &outcomes[0];
+                checks.check(
+                    first.is_delivered()
+                        && codes(first, false) == [250, 550, 250]
+                        && codes(first, true) == [250, 0, 250]
+                        && first.recipients[0].accepted()
+                        && !first.recipients[1].accepted()
+                        && first.recipients[2].accepted(),
+                    || format!("{run}: message 1 per recipient: {first:?}"),
+                );
+                for o in &outcomes[1..] {
+                    checks.check(o.is_delivered() && codes(o, true) == [250], || {
+                        format!("{run}: not delivered: {o:?}")
+                    });
+                }
+            }
+            Err(e) => checks.fail(format!("{run}: the batch failed: {e}")),
+        }
+        quit(&mut checks, &run, session);
+        let lines = lines.lock().unwrap();
+        let bdat = lines
+            .iter()
+            .any(|l| l.contains("] C: BDAT ") && l.ends_with(" LAST"));
+        let data = lines.iter().any(|l| l.ends_with("] C: DATA"));
+        checks.check(bdat == chunking && data == !chunking, || {
+            format!("{run}: BDAT used {bdat}, DATA used {data}: {lines:#?}")
+        });
+        expected.extend([
+            ("alice", three.clone()),
+            ("bob", three),
+            ("bob", to_bob),
+            ("alice", dots),
+        ]);
+    }
+    for user in ["alice", "bob"] {
+        let stored = server.mailbox(user);
+        let mine: Vec<&TestMessage> = expected
+            .iter()
+            .filter(|(u, _)| *u == user)
+            .map(|(_, m)| m)
+            .collect();
+        checks.check(stored.len() == mine.len(), || {
+            format!(
+                "{test}: {user} has {} messages, want {}; Dovecot's log:\n{}",
+                stored.len(),
+                mine.len(),
+                server.log()
+            )
+        });
+        for m in mine {
+            let found: Vec<&Vec<u8>> = stored.iter().filter(|s| has_tag(s, &m.tag)).collect();
+            if !checks.check(found.len() == 1, || {
+                format!("{test}: {} copies of {} for {user}", found.len(), m.tag)
+            }) {
+                continue;
+            }
+            let body = normalise_dovecot(found[0]);
+            checks.check(body == m.body, || {
+                format!(
+                    "{test}: {} for {user} differs: {}",
+                    m.tag,
+                    first_difference(&body, &m.body)
+                )
             });
         }
     }

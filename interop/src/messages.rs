@@ -201,6 +201,21 @@ impl TestMessage {
     }
 }
 
+/// Dovecot stores with LF line ends and a `Return-Path:` on top (our
+/// instance adds no `Received:` nor `Delivered-To:`): drops it and turns LF
+/// into CRLF (with [`normalise_postfix`], which would also drop a
+/// `Received:`).
+pub fn normalise_dovecot(stored: &[u8]) -> Vec<u8> {
+    let rest = match stored.strip_prefix(b"Return-Path:") {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(&rest[rest.len()..], |i| &rest[i + 1..]),
+        None => stored,
+    };
+    normalise_postfix(rest)
+}
+
 /// Postfix (and smtp-sink) store with LF line ends and add a `Received:`
 /// header (folded over several lines) on top: drops every header line
 /// before the first line that is not `Received:` or its continuation, and

@@ -321,6 +321,103 @@ impl Drop for Postfix {
     }
 }
 
+// --- Dovecot (LMTP) -----------------------------------------------------
+
+/// A private Dovecot LMTP instance (`interop/servers/dovecot.sh`): LMTP on
+/// 127.0.0.1 with PIPELINING and CHUNKING, two users (alice@example.org,
+/// bob@example.org; any other recipient is refused at RCPT), mail stored in
+/// a Maildir per user.
+#[derive(Debug)]
+pub struct Dovecot {
+    /// The LMTP port.
+    pub port: u16,
+    running: bool,
+    dir: TempDir,
+}
+
+/// Dovecot's master binary.
+pub const DOVECOT: &str = "/usr/sbin/dovecot";
+
+impl Dovecot {
+    /// Starts an instance on a free port (needs root).
+    pub fn start() -> Result<Dovecot, String> {
+        crate::skip::check_enabled("dovecot")?;
+        if !process::is_executable(DOVECOT) {
+            return Err(format!("{DOVECOT} is missing"));
+        }
+        python_ok()?;
+        if !process::is_root() {
+            return Err("a private Dovecot instance needs root".into());
+        }
+        let dir = TempDir::new("dovecot");
+        let mut last = String::new();
+        for _attempt in 0..3 {
+            let port = process::free_port();
+            let out = Command::new("bash")
+                .arg(process::servers_dir().join("dovecot.sh"))
+                .arg("start")
+                .arg(dir.path())
+                .arg(port.to_string())
+                .output()
+                .map_err(|e| format!("cannot run dovecot.sh: {e}"))?;
+            if out.status.success() {
+                return Ok(Dovecot {
+                    port,
+                    running: true,
+                    dir,
+                });
+            }
+            last = format!(
+                "dovecot.sh start failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Not a missing peer: a broken one. Fail whatever the policy.
+        panic!("{last}");
+    }
+
+    /// The messages in `user`'s Maildir (`alice`, `bob`), oldest first, as
+    /// Dovecot stored them: LF line ends, its `Return-Path:` on top.
+    pub fn mailbox(&self, user: &str) -> Vec<Vec<u8>> {
+        let new = self
+            .dir
+            .path()
+            .join("mail")
+            .join(user)
+            .join("Maildir")
+            .join("new");
+        let mut files: Vec<_> = std::fs::read_dir(&new)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        // Maildir names start with the delivery time, then a unique part.
+        files.sort();
+        files.iter().filter_map(|f| std::fs::read(f).ok()).collect()
+    }
+
+    /// Dovecot's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// Stops the instance (idempotent; also done on drop).
+    pub fn stop(&mut self) {
+        if std::mem::take(&mut self.running) {
+            let _ = Command::new("bash")
+                .arg(process::servers_dir().join("dovecot.sh"))
+                .arg("stop")
+                .arg(self.dir.path())
+                .output();
+        }
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 // --- smtp-sink ----------------------------------------------------------
 
 /// Postfix's `smtp-sink`, dumping each transaction to a file.

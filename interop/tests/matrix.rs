@@ -12,6 +12,10 @@ macro_rules! matrix_for {
                 interop::matrix::postfix(&$adapter);
             }
             #[test]
+            fn dovecot() {
+                interop::matrix::dovecot(&$adapter);
+            }
+            #[test]
             fn sink_many_messages() {
                 interop::matrix::sink_many(&$adapter);
             }
