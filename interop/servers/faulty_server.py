@@ -45,6 +45,17 @@ Modes:
   rcpt2-reject            the 2nd RCPT of each transaction gets 550
   close-after-body        the connection closes after the end of data with
                           no reply
+  trickle-greeting        the greeting trickles out one octet every 0.4 s
+                          (a deadline must cover the whole reply, not each
+                          read)
+  stall-after-354         after 354 the server stops reading: the client's
+                          writes block once the TCP buffers are full
+  double-reply            EHLO answered twice in one write (an extra reply)
+  early-reply             a reply before any command, in the greeting's write
+  bdat-refuse-first       CHUNKING offered; the first BDAT is answered 554
+  bdat-552                CHUNKING offered; BDAT LAST answered 552 (too big)
+  bdat-close-after-chunk  CHUNKING offered; the connection closes after a
+                          chunk is read, with no reply
 """
 
 import argparse
@@ -55,6 +66,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 DEFAULT_USER = "interop-user"
 DEFAULT_PASSWORD = "interop-S3cret-pass"
@@ -81,6 +93,13 @@ SIMPLE_MODES = (
     "ehlo-500",
     "rcpt2-reject",
     "close-after-body",
+    "trickle-greeting",
+    "stall-after-354",
+    "double-reply",
+    "early-reply",
+    "bdat-refuse-first",
+    "bdat-552",
+    "bdat-close-after-chunk",
 )
 ALL_MODES = SIMPLE_MODES + tuple(
     "reject-%s-%s" % (c, s) for c in REJECT_CODES for s in STAGES
@@ -269,6 +288,18 @@ class Session:
             self.fault_reply("greeting")
             self.commands_after_bad_greeting()
             return False
+        if m == "trickle-greeting":
+            text = ("220 %s ESMTP faulty server (%s)\r\n" % (HOST_NAME, m)).encode()
+            self.log.write(self.n, "S", self.tls, "<trickled greeting>")
+            for i in range(len(text)):
+                self.send_raw(text[i:i + 1])
+                time.sleep(0.4)
+            return True
+        if m == "early-reply":
+            self.log.write(self.n, "S", self.tls, "<greeting and an unasked 250>")
+            self.send_raw(("220 %s ESMTP faulty server\r\n250 2.0.0 unasked\r\n" % HOST_NAME).encode())
+            self.wait_for_close()
+            return False
         self.reply("220 %s ESMTP faulty server (%s)" % (HOST_NAME, m))
         return True
 
@@ -294,6 +325,8 @@ class Session:
             lines.append("STARTTLS")
         lines.append("AUTH PLAIN LOGIN")
         lines.append("ENHANCEDSTATUSCODES")
+        if self.mode.startswith("bdat-"):
+            lines.append("CHUNKING")
         return lines
 
     def send_ehlo(self):
@@ -332,6 +365,12 @@ class Session:
             return
         if self.mode == "mixed-codes":
             return self.reply("250-%s greets you" % HOST_NAME, "251-PIPELINING", "250 8BITMIME")
+        if self.mode == "double-reply":
+            # Both in one write, so they most likely arrive in one read.
+            lines = self.ehlo_lines()
+            text = "".join("250-%s\r\n" % l for l in lines[:-1]) + "250 %s\r\n" % lines[-1]
+            self.log.write(self.n, "S", self.tls, "<EHLO reply and one more 250>")
+            return self.send_raw((text + "250 2.0.0 and once more\r\n").encode())
         self.send_ehlo()
 
     def cmd_HELO(self, arg):
@@ -439,6 +478,12 @@ class Session:
             self.reset()
             return self.fault_reply("data")
         self.reply("354 End data with <CR><LF>.<CR><LF>")
+        if self.mode == "stall-after-354":
+            # Read nothing more: the client's writes fill the buffers and
+            # block. Bounded: the connection is dropped after IDLE_TIMEOUT.
+            self.log.write(self.n, "EVENT", None, "STALLED")
+            time.sleep(IDLE_TIMEOUT)
+            raise Closed("stalled")
         size = 0
         logged = 0
         while True:
@@ -460,6 +505,41 @@ class Session:
             return self.fault_reply("eod")
         if size > MAX_DATA:
             self.reset()
+            return self.reply("552 5.3.4 message too big")
+        self.reset()
+        self.reply("250 2.0.0 OK queued as F%d" % self.n)
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                raise Closed("idle timeout")
+            except OSError as e:
+                raise Closed("recv failed: %s" % e)
+            if not chunk:
+                raise Closed("EOF in a BDAT chunk")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def cmd_BDAT(self, arg):
+        parts = arg.split()
+        if not parts or not parts[0].isdigit() or int(parts[0]) > MAX_DATA:
+            return self.reply("501 5.5.4 BDAT size required")
+        last = len(parts) > 1 and parts[1].upper() == b"LAST"
+        data = self.read_exact(int(parts[0]))
+        self.log.write(self.n, "EVENT", None, "BDAT %d%s" % (len(data), " LAST" if last else ""))
+        if self.mail_from is None or not self.rcpts:
+            return self.reply("554 5.5.1 no valid recipients")
+        if self.mode == "bdat-refuse-first":
+            return self.reply("554 5.7.1 chunk refused")
+        if self.mode == "bdat-close-after-chunk":
+            self.log.write(self.n, "EVENT", None, "CLOSE-WITHOUT-REPLY")
+            raise Closed("close after chunk")
+        if not last:
+            return self.reply("250 2.0.0 %d octets received" % len(data))
+        if self.mode == "bdat-552":
             return self.reply("552 5.3.4 message too big")
         self.reset()
         self.reply("250 2.0.0 OK queued as F%d" % self.n)

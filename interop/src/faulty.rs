@@ -84,11 +84,13 @@ pub fn run_once(adapter: &dyn Adapter, port: u16, connect: &Connect, tag: &str) 
         Err(e) => run.connect = Err(e),
         Ok(mut session) => {
             run.encrypted = session.is_encrypted();
-            let m = TestMessage::simple(
-                tag,
-                1,
-                &["r1@example.org", "r2@example.org", "r3@example.org"],
-            );
+            let to = ["r1@example.org", "r2@example.org", "r3@example.org"];
+            let m = if tag.ends_with("stall-after-354") {
+                // More than the TCP buffers on both sides hold.
+                TestMessage::sized(tag, &to, 20 << 20)
+            } else {
+                TestMessage::simple(tag, 1, &to)
+            };
             let result = session.send(&m.envelope(), &m.body);
             let alive = result.is_ok();
             run.send = Some(result);
@@ -303,6 +305,69 @@ fn expect(
             ok(
                 run.elapsed < Duration::from_secs(5),
                 "a quick end (no reading of the whole flood)",
+            );
+        }
+        "trickle-greeting" => {
+            // The greeting's deadline covers the whole reply: one octet
+            // every 0.4 s does not keep the session alive.
+            ok(
+                connect_err.is_some_and(|e| e.is_timeout() && stage_of(e) == Some(Stage::Init)),
+                "a timeout at Init",
+            );
+            ok(
+                run.elapsed < TIMEOUT * 2,
+                "the end at the greeting's deadline, not after the trickle",
+            );
+        }
+        "stall-after-354" => {
+            // The write is bounded by the data-block deadline, and the error
+            // names the stage.
+            ok(
+                err.is_some_and(|e| e.is_timeout() && stage_of(e) == Some(Stage::SendData))
+                    || outcome.is_some_and(|o| {
+                        matches!(&o.result, Err(TransactionError::NotSent(e))
+                            if e.stage() == Stage::SendData)
+                    }),
+                "a timeout at SendData",
+            );
+            ok(!run.delivered(), "not delivered");
+        }
+        "double-reply" | "early-reply" => {
+            // A reply to a command the server was not sent yet is an extra
+            // reply: a protocol error, never the next command's answer. (If
+            // TCP splits the server's one write and STARTTLS went out in
+            // between, the extra 250 is STARTTLS's reply: refused too.)
+            ok(
+                connect_err.is_some_and(|e| {
+                    matches!(
+                        smtp_kind(e),
+                        Some(ErrorKind::Protocol(ProtocolError::UnexpectedBytes))
+                    ) || (mode == "double-reply"
+                        && reply_code(e) == Some(250)
+                        && stage_of(e) == Some(Stage::StartTls))
+                }),
+                "a protocol error (UnexpectedBytes)",
+            );
+            ok(!log.sent_command("MAIL"), "no MAIL");
+            ok(!log.sent_command("AUTH"), "no AUTH");
+        }
+        "bdat-refuse-first" | "bdat-552" => {
+            let code = if mode == "bdat-552" { 552 } else { 554 };
+            ok(
+                outcome.is_some_and(|o| {
+                    matches!(&o.result, Err(TransactionError::MessageRejected(r)) if r.code().value() == code)
+                        && !o.fate_unknown()
+                }),
+                &format!("MessageRejected({code}), fate known"),
+            );
+            ok(log.sent_command("BDAT"), "BDAT used");
+            ok(!log.sent_command("DATA"), "no DATA");
+        }
+        "bdat-close-after-chunk" => {
+            ok(!run.delivered(), "not delivered");
+            ok(
+                outcome.is_some_and(|o| o.fate_unknown()) || err.is_some_and(is_closed),
+                "not sent, fate unknown (the last chunk went out)",
             );
         }
         "no-greeting" => {
@@ -536,6 +601,13 @@ pub const MODES: &[&str] = &[
     "ehlo-500",
     "rcpt2-reject",
     "close-after-body",
+    "trickle-greeting",
+    "stall-after-354",
+    "double-reply",
+    "early-reply",
+    "bdat-refuse-first",
+    "bdat-552",
+    "bdat-close-after-chunk",
     "reject-421-greeting",
     "reject-421-ehlo",
     "reject-421-auth",

@@ -601,7 +601,7 @@ pub fn dovecot(adapter: &dyn Adapter) {
             .iter()
             .any(|l| l.contains("] C: BDAT ") && l.ends_with(" LAST"));
         let data = lines.iter().any(|l| l.ends_with("] C: DATA"));
-        checks.check(bdat == chunking && data == !chunking, || {
+        checks.check(bdat == chunking && data != chunking, || {
             format!("{run}: BDAT used {bdat}, DATA used {data}: {lines:#?}")
         });
         expected.extend([

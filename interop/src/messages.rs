@@ -142,21 +142,26 @@ impl TestMessage {
         )
     }
 
+    /// A body of about `size` octets (lines of 76 characters) to `to`.
+    pub fn sized(run: &str, to: &[&str], size: usize) -> TestMessage {
+        TestMessage::new(
+            "sized",
+            run,
+            "sender@example.org",
+            to,
+            &numbered_lines(size),
+        )
+    }
+
     /// A body of `size` octets to a recipient the interop Postfix refuses
     /// at RCPT (`refused@interop.test`).
     pub fn to_refused(run: &str, size: usize) -> TestMessage {
-        let mut text = Vec::with_capacity(size + 80);
-        let mut i = 0u64;
-        while text.len() < size {
-            text.extend_from_slice(format!("{i:076}\r\n").as_bytes());
-            i += 1;
-        }
         TestMessage::new(
             "to-refused",
             run,
             "sender@example.org",
             &["refused@interop.test"],
-            &text,
+            &numbered_lines(size),
         )
     }
 
@@ -199,6 +204,17 @@ impl TestMessage {
         env.size = Some(self.body.len() as u64);
         env
     }
+}
+
+/// About `size` octets of numbered 76-character lines with CRLF.
+fn numbered_lines(size: usize) -> Vec<u8> {
+    let mut text = Vec::with_capacity(size + 80);
+    let mut i = 0u64;
+    while text.len() < size {
+        text.extend_from_slice(format!("{i:076}\r\n").as_bytes());
+        i += 1;
+    }
+    text
 }
 
 /// Dovecot stores with LF line ends and a `Return-Path:` on top (our

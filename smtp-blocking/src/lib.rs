@@ -157,13 +157,72 @@ impl<S: Transport> Conn<S> {
         }
     }
 
-    /// One write call for the whole slice, flushed.
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => s.write_all(bytes).and_then(|()| s.flush()),
-            Conn::Tls(t) => t.write_all(bytes).and_then(|()| t.flush()),
-            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
+    /// Writes the whole slice and flushes it within `limit` (the data-block
+    /// deadline) as a whole: the socket's write timeout bounds one system
+    /// call, and a peer that takes a few octets now and then would
+    /// otherwise keep each call alive forever. The timeout, set to `limit`
+    /// when the session opened, is only changed when one call did not do it
+    /// all, and put back afterwards.
+    fn write_all(&mut self, mut bytes: &[u8], limit: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + limit;
+        let mut shortened = false;
+        let result = (|| {
+            loop {
+                let done = match self {
+                    Conn::Plain(s) => {
+                        if bytes.is_empty() {
+                            s.flush()?;
+                            return Ok(());
+                        }
+                        false
+                    }
+                    // rustls holds what it has not sent yet: flushed record
+                    // by record, each write under the same deadline.
+                    Conn::Tls(t) => bytes.is_empty() && !t.conn.wants_write(),
+                    Conn::Gone => return Err(io::ErrorKind::NotConnected.into()),
+                };
+                if done {
+                    return Ok(());
+                }
+                if shortened {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                    if let Some(s) = self.sock() {
+                        s.set_write_timeout(Some(left))?;
+                    }
+                }
+                let (written, syscall) = match self {
+                    Conn::Plain(s) => (s.write(bytes), true),
+                    // Records rustls holds go out first (one system call);
+                    // then more plaintext is handed to it (none).
+                    Conn::Tls(t) if t.conn.wants_write() => {
+                        let StreamOwned { conn, sock } = &mut **t;
+                        (conn.write_tls(sock).map(|_| 0), true)
+                    }
+                    Conn::Tls(t) => (t.conn.writer().write(bytes), false),
+                    Conn::Gone => return Err(io::ErrorKind::NotConnected.into()),
+                };
+                match written {
+                    Ok(0) if !syscall => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(0) if matches!(self, Conn::Plain(_)) => {
+                        return Err(io::ErrorKind::WriteZero.into());
+                    }
+                    Ok(n) => bytes = &bytes[n..],
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                // From the second system call on, each gets only what is left.
+                shortened |= syscall;
+            }
+        })();
+        if shortened {
+            if let Some(s) = self.sock() {
+                let _ = s.set_write_timeout(Some(limit));
+            }
         }
+        result
     }
 }
 
@@ -446,13 +505,14 @@ impl<S: Transport> Session<S> {
         bodies: &mut [(smtp_proto::TransactionId, BodySource<'_>)],
         progress: &mut dyn FnMut(&Outcome),
     ) -> Result<(), Error> {
+        let write_timeout = self.driver.write_timeout().max(Duration::from_millis(1));
         loop {
             self.driver.report_progress(progress);
             let stage = self.driver.stage();
             match self.driver.step(goal)? {
                 Step::Write(bytes) => self
                     .conn
-                    .write_all(bytes)
+                    .write_all(bytes, write_timeout)
                     .map_err(|e| Error::from_io(e, stage))?,
                 Step::Read(timeout) => {
                     match self
