@@ -85,26 +85,6 @@ pub fn fail(e: Exp, transient: bool) -> Vec<u8> {
         (Exp::Ehlo | Exp::Helo, true) => b"451 4.3.0 Try later\r\n",
         (Exp::StartTls, false) => b"502 5.5.1 TLS not available\r\n",
         (Exp::StartTls, true) => b"454 4.7.0 TLS not available due to temporary reason\r\n",
-        (
-            Exp::Auth
-            | Exp::AuthStart
-            | Exp::AuthCancel
-            | Exp::AuthLogin
-            | Exp::AuthUser
-            | Exp::AuthPass
-            | Exp::AuthAbort,
-            false,
-        ) => b"535 5.7.8 Error: authentication failed\r\n",
-        (
-            Exp::Auth
-            | Exp::AuthStart
-            | Exp::AuthCancel
-            | Exp::AuthLogin
-            | Exp::AuthUser
-            | Exp::AuthPass
-            | Exp::AuthAbort,
-            true,
-        ) => b"454 4.7.0 Temporary authentication failure\r\n",
         (Exp::Mail(_), false) => b"553 5.7.1 Sender address rejected\r\n",
         (Exp::Mail(_), true) => b"451 4.3.0 Sender temporarily rejected\r\n",
         (Exp::Rcpt(..), false) => b"550 5.1.1 User unknown\r\n",
@@ -119,6 +99,9 @@ pub fn fail(e: Exp, transient: bool) -> Vec<u8> {
         }
         (Exp::Rset | Exp::Noop | Exp::Quit, false) => b"500 5.5.2 Error\r\n",
         (Exp::Rset | Exp::Noop | Exp::Quit, true) => b"421 4.4.2 Timeout exceeded\r\n",
+        // What is left is every step of AUTH (`Exp::is_auth`).
+        (_, false) => b"535 5.7.8 Error: authentication failed\r\n",
+        (_, true) => b"454 4.7.0 Temporary authentication failure\r\n",
     };
     r.to_vec()
 }

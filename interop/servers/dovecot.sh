@@ -17,6 +17,10 @@
 # instance's master by its pid file. Both are idempotent.
 set -euo pipefail
 
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
+. "$HERE/common.sh"
+
 die() { echo "dovecot.sh: $*" >&2; exit 1; }
 
 cmd="${1:-}"
@@ -32,18 +36,7 @@ stop() {
     if [ -f "$conf" ]; then
         doveadm -c "$conf" stop >/dev/null 2>&1 || true
     fi
-    local pidfile="$dir/run/master.pid"
-    if [ -f "$pidfile" ]; then
-        local pid
-        pid="$(tr -dc '0-9' <"$pidfile")"
-        for _ in $(seq 1 50); do
-            [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
+    kill_master "$dir/run/master.pid"
 }
 
 case "$cmd" in
@@ -117,17 +110,10 @@ CONF
 
 # The daemon must not keep the caller's pipes open (it logs to its file).
 dovecot -c "$conf" </dev/null >/dev/null 2>&1
-for _ in $(seq 1 100); do
-    if /usr/bin/python3 - "$port" <<'PY' 2>/dev/null; then
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
-s.close()
-PY
-        echo "READY lmtp=$port"
-        exit 0
-    fi
-    sleep 0.1
-done
+if wait_port "$port"; then
+    echo "READY lmtp=$port"
+    exit 0
+fi
 cat "$dir/dovecot.log" >&2 2>/dev/null || true
 stop
 die "Dovecot did not answer on port $port"

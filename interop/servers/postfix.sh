@@ -29,6 +29,8 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 USER_NAME="${SMTP_TEST_USER:-interop-user}"
 PASSWORD="${SMTP_TEST_PASSWORD:-interop-S3cret-pass}"
 REALM="interop.test"
@@ -49,31 +51,7 @@ stop() {
     if [ -f "$conf/main.cf" ]; then
         "$POSTFIX" -c "$conf" stop >/dev/null 2>&1 || true
     fi
-    local pidfile="$dir/queue/pid/master.pid"
-    if [ -f "$pidfile" ]; then
-        local pid
-        pid="$(tr -dc '0-9' <"$pidfile")"
-        for _ in $(seq 1 50); do
-            [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-}
-
-wait_port() {
-    local port="$1"
-    for _ in $(seq 1 100); do
-        if /usr/bin/python3 - "$port" <<'PY' 2>/dev/null; then return 0; fi
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
-s.close()
-PY
-        sleep 0.1
-    done
-    return 1
+    kill_master "$dir/queue/pid/master.pid"
 }
 
 case "$cmd" in
