@@ -4,7 +4,7 @@
 //! `#[test]` functions.
 
 use crate::body::{Generator, peak_rss};
-use crate::server::{Fault, PASSWORD, Point, Record, Server, Spec, USER};
+use crate::server::{Fault, PASSWORD, Point, Record, Server, Spec, TlsFault, USER};
 use crate::stream::ScriptedStream;
 use smtp_adapter_common::{Error, Options};
 use smtp_proto::{
@@ -265,6 +265,92 @@ pub fn implicit_tls_untrusted<H: Harness>(h: &H) {
     );
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
     assert!(record.commands.is_empty(), "{record:?}");
+}
+
+/// TLS faults before the session: an expired certificate (from a trusted
+/// CA), a handshake the server never answers, plaintext SMTP on an
+/// implicit-TLS port. Each ends in a typed error at Init within its
+/// deadline, with nothing sent: no command, no credential.
+pub fn tls_faults_before_the_session<H: Harness>(h: &H) {
+    for fault in [
+        TlsFault::ExpiredCert,
+        TlsFault::StalledHandshake,
+        TlsFault::PlaintextOnImplicitPort,
+    ] {
+        let spec = Spec {
+            implicit_tls: true,
+            auth: true,
+            tls_fault: fault,
+            ..Spec::default()
+        };
+        let opts = with_credentials(options(SHORT)).implicit_tls(true);
+        let started = std::time::Instant::now();
+        let (err, record) = refused_open(h, spec, &opts);
+        assert!(
+            started.elapsed() < FIRES_WITHIN,
+            "{fault:?}: {:?}",
+            started.elapsed()
+        );
+        let typed = match fault {
+            TlsFault::ExpiredCert => matches!(
+                &err,
+                Error::Tls {
+                    stage: Stage::Init,
+                    source: rustls::Error::InvalidCertificate(
+                        rustls::CertificateError::Expired
+                            | rustls::CertificateError::ExpiredContext { .. }
+                    ),
+                }
+            ),
+            TlsFault::StalledHandshake => err.is_timeout() && err.stage() == Some(Stage::Init),
+            _ => matches!(
+                &err,
+                Error::Tls {
+                    stage: Stage::Init,
+                    ..
+                }
+            ),
+        };
+        assert!(typed, "{fault:?}: {err:?}");
+        // (A plaintext server reads the ClientHello as lines: no command.)
+        let smtp = [
+            "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "QUIT",
+        ];
+        assert!(
+            !record.verbs().iter().any(|v| smtp.contains(v)),
+            "{fault:?}: {record:?}"
+        );
+        assert!(!record.leaked_credentials(), "{fault:?}");
+        assert!(!record.authenticated && record.messages.is_empty());
+    }
+}
+
+/// TLS ends (close_notify) in the middle of the body: the message is not
+/// delivered and the caller is told (not sent, or a session error).
+pub fn tls_close_notify_mid_body<H: Harness>(h: &H) {
+    let spec = Spec {
+        starttls: true,
+        tls_fault: TlsFault::CloseNotifyMidBody,
+        ..Spec::default()
+    };
+    let server = Server::start(spec);
+    let mut s = h
+        .connect(server.port(), &options(PATIENT))
+        .expect("connect");
+    assert!(h.client(&s).is_encrypted());
+    match h.send(&mut s, &bob(), MESSAGE) {
+        Ok(outcome) => assert!(
+            !outcome.is_delivered()
+                && matches!(
+                    outcome.result,
+                    Err(smtp_proto::TransactionError::NotSent(_))
+                ),
+            "{outcome:?}"
+        ),
+        Err(e) => assert!(e.is_transient(), "{e:?}"),
+    }
+    let record = server.finish();
+    assert!(record.messages.is_empty(), "{record:?}");
 }
 
 /// The certificate is checked against the name asked for: the server's
@@ -935,6 +1021,7 @@ macro_rules! conformance_suite {
     ($harness:expr) => {
         $crate::conformance_suite!(@cases $harness;
             plain, starttls, implicit_tls, implicit_tls_untrusted, server_name_checked,
+            tls_faults_before_the_session, tls_close_notify_mid_body,
             auth_plain, auth_login, scram_plus_binds_the_tls_connection,
             auth_refused, no_password_without_starttls, no_password_after_failed_handshake,
             one_recipient_refused, several_messages, several_messages_without_pipelining,

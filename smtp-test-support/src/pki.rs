@@ -27,6 +27,13 @@ pub fn trusted() -> &'static Pki {
     PKI.get_or_init(|| make("smtp test CA"))
 }
 
+/// A trusted CA whose server certificate expired (in 2020): its handshakes
+/// must fail.
+pub fn expired() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| make_with("smtp test CA (expired leaf)", true))
+}
+
 /// A PKI whose CA the client does not trust: its handshakes must fail.
 pub fn untrusted() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
@@ -43,6 +50,10 @@ fn ca(name: &str) -> (Certificate, KeyPair) {
 }
 
 fn make(name: &str) -> Pki {
+    make_with(name, false)
+}
+
+fn make_with(name: &str, expired: bool) -> Pki {
     let (ca_cert, ca_key) = ca(name);
     let key = KeyPair::generate().expect("leaf key");
     let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
@@ -52,6 +63,10 @@ fn make(name: &str) -> Pki {
         .push(DnType::CommonName, "localhost");
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    }
     let leaf = params
         .signed_by(&key, &ca_cert, &ca_key)
         .expect("leaf certificate");

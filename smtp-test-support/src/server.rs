@@ -50,9 +50,29 @@ pub enum Fault {
     CloseMidReplyAt(Point),
 }
 
+/// A TLS fault, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsFault {
+    /// None.
+    #[default]
+    None,
+    /// The certificate's validity ended (its CA is trusted).
+    ExpiredCert,
+    /// The handshake never gets an answer: the server reads and says
+    /// nothing.
+    StalledHandshake,
+    /// Plaintext SMTP where TLS from the first byte was expected.
+    PlaintextOnImplicitPort,
+    /// After 354 and a line of the body, the server ends TLS with
+    /// close_notify and closes.
+    CloseNotifyMidBody,
+}
+
 /// How the server behaves.
 #[derive(Debug, Clone, Default)]
 pub struct Spec {
+    /// A TLS fault.
+    pub tls_fault: TlsFault,
     /// Offer PIPELINING.
     pub pipelining: bool,
     /// Offer STARTTLS (before TLS).
@@ -444,6 +464,14 @@ impl Session<'_> {
             return self.reply(None, "554 5.5.1 No valid recipients\r\n");
         }
         self.reply(None, "354 End data with <CR><LF>.<CR><LF>\r\n")?;
+        if self.spec.tls_fault == TlsFault::CloseNotifyMidBody {
+            self.line()?;
+            if let Wire::Tls(t) = &mut self.io.get_mut().wire {
+                t.conn.send_close_notify();
+                let _ = t.flush();
+            }
+            return Ok(Flow::Stop);
+        }
         let (mut len, mut hash, mut data) = (0u64, Fnv::default(), Some(Vec::new()));
         loop {
             let line = self.line()?.ok_or(io::ErrorKind::UnexpectedEof)?;
@@ -552,16 +580,26 @@ impl ServerIo {
 }
 
 fn serve(stream: TcpStream, spec: &Spec, record: &mut Record) -> io::Result<()> {
-    let pki = match spec.untrusted_cert {
-        true => crate::pki::untrusted(),
-        false => crate::pki::trusted(),
+    let pki = match (spec.untrusted_cert, spec.tls_fault) {
+        (true, _) => crate::pki::untrusted(),
+        (false, TlsFault::ExpiredCert) => crate::pki::expired(),
+        (false, _) => crate::pki::trusted(),
     };
     let mut io = BufReader::new(ServerIo {
         wire: Wire::Plain(stream),
         plaintext: Vec::new(),
     });
-    if spec.implicit_tls {
-        io = upgrade(io, pki, record)?;
+    match (spec.implicit_tls, spec.tls_fault) {
+        (true, TlsFault::StalledHandshake) => {
+            // Read whatever comes (the ClientHello), answer nothing, until
+            // the client gives up (or the server's patience ends).
+            let mut sink = [0u8; 4096];
+            while io.read(&mut sink)? > 0 {}
+            return Ok(());
+        }
+        (true, TlsFault::PlaintextOnImplicitPort) => {}
+        (true, _) => io = upgrade(io, pki, record)?,
+        (false, _) => {}
     }
     let mut session = Session {
         io,
