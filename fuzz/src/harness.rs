@@ -132,6 +132,7 @@ pub struct Harness {
     last_wait: Option<Instant>,
     msgs: Vec<MsgState>,
     ids: BTreeMap<u64, usize>,
+    timeouts: smtp_proto::Timeouts,
 }
 
 impl Harness {
@@ -162,6 +163,7 @@ impl Harness {
             last_wait: None,
             msgs: Vec::new(),
             ids: BTreeMap::new(),
+            timeouts: config.timeouts,
         };
         h.drain();
         h
@@ -247,6 +249,7 @@ impl Harness {
         self.last_wait = None;
         trace!("S: {:?}", String::from_utf8_lossy(bytes));
         if self.closed.is_none() {
+            self.model.now = self.now;
             self.model.server(bytes);
         }
         self.client.handle_input(bytes, self.now);
@@ -328,6 +331,7 @@ impl Harness {
                         encrypted: self.encrypted,
                         pipelined,
                     };
+                    self.model.now = self.now;
                     self.model.client(&bytes, ctx);
                 }
                 Out::NeedBody(id) => {
@@ -360,6 +364,22 @@ impl Harness {
                         self.model.unanswered().next().is_some(),
                         "Wait, yet every command on the wire was answered"
                     );
+                    // Per-command deadlines (RFC 5321 section 4.5.3.2): the
+                    // oldest awaited reply's own timeout, counted from when
+                    // its command was written or the reply before it came,
+                    // neither cut short by the commands before it nor
+                    // stretched by bytes that trickle in. (Once the session
+                    // has failed the client no longer waits for what the
+                    // model still expects.)
+                    if self.client.error().is_none() {
+                        if let Some((e, since)) = self.model.front() {
+                            let want = since + e.timeout(&self.timeouts);
+                            assert_eq!(
+                                d, want,
+                                "the deadline for {e:?} is {d:?}, want {want:?} (its timeout from {since:?})"
+                            );
+                        }
+                    }
                     self.last_wait = Some(d);
                     return Stop::Wait(d);
                 }

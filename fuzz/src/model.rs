@@ -33,8 +33,9 @@
 //! Messages are recognised by their addresses: message `k` goes from
 //! `s{k}@example.org` to `r{k}.{i}@example.org`.
 
-use smtp_proto::{Outcome, Reply, ReplyLimits, ReplyParser, TransactionError};
+use smtp_proto::{Instant, Outcome, Reply, ReplyLimits, ReplyParser, Timeouts, TransactionError};
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// What a command written by the client expects as its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,20 @@ impl Exp {
                 | Exp::AuthPass
                 | Exp::AuthAbort
         )
+    }
+
+    /// How long the client may wait for this reply (RFC 5321 section
+    /// 4.5.3.2, as `Timeouts` names them).
+    pub fn timeout(self, t: &Timeouts) -> Duration {
+        match self {
+            Exp::Greeting => t.greeting,
+            Exp::Mail(_) => t.mail,
+            Exp::Rcpt(..) => t.rcpt,
+            Exp::Data(_) => t.data_init,
+            Exp::Bdat(_, false) => t.data_block,
+            Exp::DataEnd(_) | Exp::Delivery(..) | Exp::Bdat(_, true) => t.data_end,
+            _ => t.command,
+        }
     }
 
     /// RFC 2920 section 3.1: nothing may follow it until its reply.
@@ -193,6 +208,11 @@ pub struct Model {
     pub txs: Vec<TxModel>,
     /// Every command line the client wrote, in order (for messages).
     pub commands: Vec<Vec<u8>>,
+    /// The harness's clock at the current step.
+    pub now: Instant,
+    /// When the oldest awaited reply's clock started: when its command was
+    /// written, or when the reply before it came (per-command deadlines).
+    front_since: Instant,
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -240,7 +260,14 @@ impl Model {
             replies: VecDeque::new(),
             txs: Vec::new(),
             commands: Vec::new(),
+            now: Instant::ZERO,
+            front_since: Instant::ZERO,
         }
+    }
+
+    /// The oldest reply awaited, and when its clock started.
+    pub fn front(&self) -> Option<(Exp, Instant)> {
+        self.expect.front().map(|&e| (e, self.front_since))
     }
 
     /// Registers message `k` (must be called in order).
@@ -328,6 +355,8 @@ impl Model {
     fn pair(&mut self) {
         while !self.expect.is_empty() && !self.replies.is_empty() {
             let (e, r) = (self.expect.pop_front(), self.replies.pop_front());
+            // The next command's clock starts with this reply.
+            self.front_since = self.now;
             if let (Some(e), Some(r)) = (e, r) {
                 self.apply(e, r);
             }
@@ -775,6 +804,10 @@ impl Model {
         }
         if !matches!(exp, Exp::Ehlo | Exp::Helo | Exp::StartTls | Exp::Quit) {
             self.check_tls_required(&format!("{:?}", lossy(line)), ctx);
+        }
+        if self.expect.is_empty() {
+            // Nothing before it: its clock starts now.
+            self.front_since = self.now;
         }
         self.expect.push_back(exp);
         self.expect.extend(extra);
