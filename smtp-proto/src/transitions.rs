@@ -127,7 +127,11 @@ impl Client {
                     ErrorKind::Protocol(ProtocolError::UnexpectedReply(reply)),
                 );
             }
-            Cmd::Auth | Cmd::AuthResponse | Cmd::AuthAbort | Cmd::AuthLoginPassword
+            Cmd::Auth
+            | Cmd::AuthResponse
+            | Cmd::AuthAbort
+            | Cmd::AuthLoginPassword
+            | Cmd::ScramDone
                 if code == 334 =>
             {
                 // A challenge the client has no answer to: cancel the exchange
