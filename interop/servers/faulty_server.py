@@ -234,12 +234,7 @@ class Session:
                 self.log.write(self.n, "EVENT", None, "LINE-TOO-LONG")
                 self.reply("500 5.5.2 line too long")
                 raise Closed("line too long")
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                raise Closed("idle timeout")
-            except OSError as e:
-                raise Closed("recv failed: %s" % e)
+            chunk = self.recv()
             if not chunk:
                 if self.buf:
                     self.log.write(self.n, kind or "C", self.tls, escape(self.buf) + " [no line end, EOF]")
@@ -509,14 +504,18 @@ class Session:
         self.reset()
         self.reply("250 2.0.0 OK queued as F%d" % self.n)
 
+    def recv(self):
+        """The next bytes from the client (b"" at its end of stream)."""
+        try:
+            return self.sock.recv(65536)
+        except socket.timeout:
+            raise Closed("idle timeout")
+        except OSError as e:
+            raise Closed("recv failed: %s" % e)
+
     def read_exact(self, n):
         while len(self.buf) < n:
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                raise Closed("idle timeout")
-            except OSError as e:
-                raise Closed("recv failed: %s" % e)
+            chunk = self.recv()
             if not chunk:
                 raise Closed("EOF in a BDAT chunk")
             self.buf += chunk
