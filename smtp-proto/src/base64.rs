@@ -1,78 +1,28 @@
-//! Standard base64 (RFC 4648 section 4, with padding): all the core needs for
-//! SASL, so it carries no dependency for it.
+//! Standard base64 (RFC 4648 section 4) for SASL and composition, on the
+//! `base64` crate (no_std, `alloc`): the well-kept implementation of the
+//! field rather than one of our own.
+//!
+//! Decoding is strict, as RFC 4954 asks (RFC 4648 base64: the standard
+//! alphabet, canonical padding, the unused bits of the last symbol zero, so
+//! `QQ=`, `QR==` and `QUFB=` are refused); only white space around the text
+//! is ignored.
 
 use alloc::vec::Vec;
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as ENGINE;
 
 /// Appends the base64 encoding of `input` to `out`.
 pub fn encode_into(input: &[u8], out: &mut Vec<u8>) {
-    out.reserve(input.len().div_ceil(3) * 4);
-    let mut chunks = input.chunks_exact(3);
-    for c in &mut chunks {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        for shift in [18, 12, 6, 0] {
-            out.push(ALPHABET[((n >> shift) & 63) as usize]);
-        }
-    }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[
-                ALPHABET[(n >> 18) as usize],
-                ALPHABET[((n >> 12) & 63) as usize],
-                b'=',
-                b'=',
-            ]);
-        }
-        [a, b] => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[
-                ALPHABET[(n >> 18) as usize],
-                ALPHABET[((n >> 12) & 63) as usize],
-                ALPHABET[((n >> 6) & 63) as usize],
-                b'=',
-            ]);
-        }
-        _ => {}
-    }
+    let start = out.len();
+    out.resize(start + base64::encoded_len(input.len(), true).unwrap_or(0), 0);
+    let written = ENGINE.encode_slice(input, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
 }
 
-/// Decodes standard base64, ignoring ASCII white space; `None` if malformed.
+/// Decodes standard base64 (white space around it ignored); `None` if
+/// malformed.
 pub fn decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    let mut padding = 0usize;
-    for &b in input {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return None,
-        };
-        if padding > 0 {
-            return None;
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    if padding > 2 || bits >= 6 {
-        return None;
-    }
-    Some(out)
+    ENGINE.decode(input.trim_ascii()).ok()
 }
 
 #[cfg(test)]
@@ -114,5 +64,16 @@ mod tests {
     fn rejects_garbage() {
         assert_eq!(decode(b"Zm9v!"), None);
         assert_eq!(decode(b"Zg==Zg"), None);
+        // Non-canonical: bits left over, or padding that does not fit.
+        for junk in [&b"QQ="[..], b"QR==", b"QUFB="] {
+            assert_eq!(decode(junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn space_around_is_ignored_padding_is_not_optional() {
+        assert_eq!(decode(b" Zm8=\r\n").as_deref(), Some(&b"fo"[..]));
+        assert_eq!(decode(b"").as_deref(), Some(&b""[..]));
+        assert_eq!(decode(b"Zg"), None);
     }
 }
