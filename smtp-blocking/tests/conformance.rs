@@ -11,8 +11,8 @@ impl Harness for Blocking {
     type Session = Session<TcpStream>;
     const CANCELLABLE: bool = false;
 
-    fn connect(&self, port: u16, options: &Options) -> Result<Self::Session, Error> {
-        Session::connect("127.0.0.1", port, options)
+    fn connect_to(&self, host: &str, port: u16, options: &Options) -> Result<Self::Session, Error> {
+        Session::connect(host, port, options)
     }
 
     fn send(

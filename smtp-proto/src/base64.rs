@@ -14,7 +14,10 @@ use base64::engine::general_purpose::STANDARD as ENGINE;
 /// Appends the base64 encoding of `input` to `out`.
 pub fn encode_into(input: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
-    out.resize(start + base64::encoded_len(input.len(), true).unwrap_or(0), 0);
+    out.resize(
+        start + base64::encoded_len(input.len(), true).unwrap_or(0),
+        0,
+    );
     let written = ENGINE.encode_slice(input, &mut out[start..]).unwrap_or(0);
     out.truncate(start + written);
 }

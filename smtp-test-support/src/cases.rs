@@ -25,7 +25,11 @@ pub trait Harness {
     const CANCELLABLE: bool;
 
     /// `Session::connect("127.0.0.1", port, options)`.
-    fn connect(&self, port: u16, options: &Options) -> Result<Self::Session, Error>;
+    fn connect(&self, port: u16, options: &Options) -> Result<Self::Session, Error> {
+        self.connect_to("127.0.0.1", port, options)
+    }
+    /// `Session::connect(host, port, options)`.
+    fn connect_to(&self, host: &str, port: u16, options: &Options) -> Result<Self::Session, Error>;
     /// `session.send(envelope, body)`.
     fn send(
         &self,
@@ -265,6 +269,37 @@ pub fn implicit_tls_untrusted<H: Harness>(h: &H) {
     );
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
     assert!(record.commands.is_empty(), "{record:?}");
+}
+
+/// IPv6 loopback: plaintext and STARTTLS to a server on `[::1]`, the
+/// certificate checked against that address. (Skipped, and said so, on a
+/// machine without IPv6 loopback.)
+pub fn ipv6_loopback<H: Harness>(h: &H) {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED ipv6_loopback: no IPv6 loopback on this machine");
+        return;
+    }
+    for starttls in [false, true] {
+        let server = Server::start_on(
+            "[::1]:0",
+            Spec {
+                pipelining: true,
+                starttls,
+                ..Spec::default()
+            },
+        );
+        let opts = options(PATIENT);
+        let mut s = h
+            .connect_to("::1", server.port(), &opts)
+            .expect("connect over IPv6");
+        assert_eq!(h.client(&s).is_encrypted(), starttls);
+        let outcome = h.send(&mut s, &bob(), MESSAGE).expect("send");
+        assert!(outcome.is_delivered(), "{outcome:?}");
+        h.quit(s).expect("quit");
+        let record = server.finish();
+        assert_eq!(record.messages.len(), 1, "{record:?}");
+        assert_eq!(record.tls, starttls);
+    }
 }
 
 /// TLS faults before the session: an expired certificate (from a trusted
@@ -1021,7 +1056,7 @@ macro_rules! conformance_suite {
     ($harness:expr) => {
         $crate::conformance_suite!(@cases $harness;
             plain, starttls, implicit_tls, implicit_tls_untrusted, server_name_checked,
-            tls_faults_before_the_session, tls_close_notify_mid_body,
+            tls_faults_before_the_session, tls_close_notify_mid_body, ipv6_loopback,
             auth_plain, auth_login, scram_plus_binds_the_tls_connection,
             auth_refused, no_password_without_starttls, no_password_after_failed_handshake,
             one_recipient_refused, several_messages, several_messages_without_pipelining,
@@ -1062,13 +1097,14 @@ macro_rules! conformance_suite {
 #[macro_export]
 macro_rules! async_harness_methods {
     ($krate:ident) => {
-        fn connect(
+        fn connect_to(
             &self,
+            host: &str,
             port: u16,
             options: &$krate::Options,
         ) -> Result<Self::Session, $krate::Error> {
             self.0
-                .block_on($krate::Session::connect("127.0.0.1", port, options))
+                .block_on($krate::Session::connect(host, port, options))
         }
 
         fn send(

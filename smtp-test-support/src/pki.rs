@@ -56,8 +56,10 @@ fn make(name: &str) -> Pki {
 fn make_with(name: &str, expired: bool) -> Pki {
     let (ca_cert, ca_key) = ca(name);
     let key = KeyPair::generate().expect("leaf key");
-    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("leaf params");
+    let names = ["localhost", "127.0.0.1", "::1"]
+        .map(str::to_owned)
+        .to_vec();
+    let mut params = CertificateParams::new(names).expect("leaf params");
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");

@@ -175,7 +175,13 @@ pub struct Server {
 impl Server {
     /// Binds 127.0.0.1 on a free port and serves one connection.
     pub fn start(spec: Spec) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Server::start_on("127.0.0.1:0", spec)
+    }
+
+    /// Binds `address` (a loopback one: `127.0.0.1:0`, `[::1]:0`) and serves
+    /// one connection.
+    pub fn start_on(address: &str, spec: Spec) -> Server {
+        let listener = TcpListener::bind(address).unwrap_or_else(|e| panic!("bind {address}: {e}"));
         let port = listener.local_addr().expect("local address").port();
         let thread = std::thread::spawn(move || {
             let mut record = Record::default();
