@@ -107,14 +107,14 @@ pub fn run_once(adapter: &dyn Adapter, port: u16, connect: &Connect, tag: &str) 
 /// The session error's core kind, if the error is an SMTP one.
 fn smtp_kind(e: &Error) -> Option<&ErrorKind> {
     match e {
-        Error::Smtp(e) => Some(e.kind()),
+        Error::Smtp { error, .. } => Some(error.kind()),
         _ => None,
     }
 }
 
 fn reply_code(e: &Error) -> Option<u16> {
     match e {
-        Error::Smtp(e) => e.reply().map(|r| r.code().value()),
+        Error::Smtp { error, .. } => error.reply().map(|r| r.code().value()),
         _ => None,
     }
 }
@@ -124,7 +124,8 @@ fn is_protocol(e: &Error) -> bool {
 }
 
 fn is_closed(e: &Error) -> bool {
-    matches!(smtp_kind(e), Some(ErrorKind::ConnectionClosed)) || matches!(e, Error::Io { .. })
+    matches!(smtp_kind(e), Some(ErrorKind::ConnectionClosed))
+        || e.kind() == Some(&ErrorKind::TransportFailed)
 }
 
 fn stage_of(e: &Error) -> Option<Stage> {

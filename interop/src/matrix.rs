@@ -266,7 +266,7 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
     options.config.credentials =
         Some(smtp_proto::Credentials::password(crate::TEST_USER, "wrong").unwrap());
     match adapter.connect(HOST, server.tls_port, &options) {
-        Err(Error::Smtp(e)) if matches!(e.kind(), ErrorKind::AuthFailed(r) if r.code().value() == 535) =>
+        Err(Error::Smtp { error: e, .. }) if matches!(e.kind(), ErrorKind::AuthFailed(r) if r.code().value() == 535) =>
             {}
         Err(e) => checks.fail(format!("{run}: expected AuthFailed(535), got {e} ({e:?})")),
         Ok(_) => checks.fail(format!("{run}: a wrong password was accepted")),
@@ -285,7 +285,7 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
         server.plain_port,
         &connect.options(Some(server.certs)),
     ) {
-        Err(Error::Smtp(e)) if matches!(e.kind(), ErrorKind::AuthRequiresTls) => {}
+        Err(Error::Smtp { error: e, .. }) if matches!(e.kind(), ErrorKind::AuthRequiresTls) => {}
         Err(e) => checks.fail(format!("{run}: expected AuthRequiresTls, got {e} ({e:?})")),
         Ok(_) => checks.fail(format!("{run}: AUTH went ahead in plaintext")),
     }
@@ -830,7 +830,7 @@ pub fn sink_rejections(adapter: &dyn Adapter) {
         ..Connect::default()
     };
     match adapter.connect(HOST, sink.port, &connect.options(None)) {
-        Err(Error::Smtp(e)) if matches!(e.kind(), ErrorKind::AuthFailed(_)) => {}
+        Err(Error::Smtp { error: e, .. }) if matches!(e.kind(), ErrorKind::AuthFailed(_)) => {}
         Err(e) => checks.fail(format!("{run}: expected AuthFailed, got {e} ({e:?})")),
         Ok(_) => checks.fail(format!("{run}: a 250 to AUTH counted as authenticated")),
     }

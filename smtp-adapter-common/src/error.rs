@@ -1,15 +1,18 @@
-//! The one error type of the adapters.
+//! The one error type of the adapters: the core's error (stage, what went
+//! wrong, transient or permanent) with the I/O or TLS failure that caused
+//! it, when one did, as its source.
 
-use smtp_proto::{ErrorKind, Outcome, Stage, UsageError};
+use smtp_proto::{ErrorKind, Outcome, Reply, Stage, UsageError};
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 /// Why a session, or a call on it, failed.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// No resolved address of the server accepted a TCP connection (the
-    /// error is the last address's, a timeout included).
+    /// error is the last address's, a timeout included). Nothing was sent.
     Connect {
         /// The host that was asked for.
         host: String,
@@ -18,36 +21,26 @@ pub enum Error {
         /// Why the last address failed.
         source: io::Error,
     },
-    /// Reading from or writing to the connection failed.
-    Io {
-        /// Where the dialogue was.
-        stage: Stage,
-        /// What failed.
-        source: io::Error,
+    /// The session failed: the server refused something it cannot go on
+    /// without, broke the protocol, closed the connection or missed a
+    /// deadline, TLS or AUTH policy forbade going on, or the connection
+    /// failed on this side (then `cause` says how). The stage, and whether
+    /// trying again may succeed, are the core's
+    /// ([`smtp_proto::Error::stage`], [`Error::is_transient`]). Every later
+    /// call on the session returns the same error.
+    Smtp {
+        /// The core's error.
+        error: Box<smtp_proto::Error>,
+        /// The I/O or TLS failure on this side that ended the session, if
+        /// one did (then `error`'s kind is
+        /// [`TransportFailed`](ErrorKind::TransportFailed),
+        /// [`TlsFailed`](ErrorKind::TlsFailed) or
+        /// [`BodySourceFailed`](ErrorKind::BodySourceFailed)).
+        cause: Option<Cause>,
     },
-    /// The TLS handshake failed (certificate not trusted, wrong name, no
-    /// common protocol, ...). Nothing was sent over the failed channel.
-    Tls {
-        /// Where the dialogue was (the handshake of STARTTLS, or of implicit
-        /// TLS at `Init`).
-        stage: Stage,
-        /// What rustls said.
-        source: rustls::Error,
-    },
-    /// Reading the message body from the caller's reader failed. The
-    /// session is over: part of the body may have been sent, and only
-    /// dropping the connection keeps the server from delivering it.
-    Body(io::Error),
-    /// The SMTP dialogue failed: the server refused something the session
-    /// needs, broke the protocol, did not answer by a deadline, or TLS or
-    /// AUTH policy forbade going on. Carries the stage and
-    /// [`is_transient`](smtp_proto::Error::is_transient).
-    Smtp(Box<smtp_proto::Error>),
-    /// The caller used the session out of turn (for example after it was
-    /// closed, or with a message without recipients).
+    /// The caller used the session out of turn (after it was closed, or
+    /// with a message without recipients). Nothing was sent.
     Usage(UsageError),
-    /// A write, or a TLS handshake, took longer than its timeout.
-    Timeout(Stage),
     /// The options cannot be used (an unreadable CA file, an invalid server
     /// name).
     Config(String),
@@ -60,46 +53,115 @@ pub enum Error {
     Interrupted,
 }
 
-impl Error {
-    /// Maps an I/O error met at `stage`: a timeout becomes
-    /// [`Error::Timeout`], a rustls error wrapped by a stream becomes
-    /// [`Error::Tls`], anything else [`Error::Io`].
-    pub fn from_io(source: io::Error, stage: Stage) -> Self {
-        if matches!(
-            source.kind(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-        ) {
-            return Error::Timeout(stage);
-        }
-        match source
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<rustls::Error>())
-        {
-            Some(tls) => Error::Tls {
-                stage,
-                source: tls.clone(),
-            },
-            None => Error::Io { stage, source },
+/// What failed on this side of a session (see [`Error::Smtp`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Cause {
+    /// A read, a write, a time limit on either, or reading the body.
+    Io(Arc<io::Error>),
+    /// rustls: a handshake (certificate not trusted, wrong name, no common
+    /// protocol) or a TLS record that failed.
+    Tls(rustls::Error),
+}
+
+impl Cause {
+    /// An I/O error, or the rustls error it wraps.
+    pub fn from_io(e: io::Error) -> Self {
+        match e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(tls) => Cause::Tls(tls.clone()),
+            None => Cause::Io(Arc::new(e)),
         }
     }
 
-    /// The stage the dialogue was at, when it had started.
+    fn is_timeout(&self) -> bool {
+        matches!(self, Cause::Io(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock))
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Io(e) if self.is_timeout() => write!(f, "timed out ({e})"),
+            Cause::Io(e) => e.fmt(f),
+            Cause::Tls(e) => write!(f, "TLS: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Cause::Io(e) => Some(&**e),
+            Cause::Tls(e) => Some(e),
+        }
+    }
+}
+
+impl Error {
+    /// The core's error, with `cause` if one is known.
+    pub fn session(error: &smtp_proto::Error, cause: Option<Cause>) -> Self {
+        Error::Smtp {
+            error: Box::new(error.clone()),
+            cause,
+        }
+    }
+
+    /// The stage the dialogue was at, for a session error.
     pub fn stage(&self) -> Option<Stage> {
         match self {
-            Error::Io { stage, .. } | Error::Tls { stage, .. } | Error::Timeout(stage) => {
-                Some(*stage)
-            }
-            Error::Smtp(e) => Some(e.stage()),
+            Error::Smtp { error, .. } => Some(error.stage()),
             _ => None,
         }
     }
 
-    /// True when a deadline passed: a reply that did not come in time
-    /// (the core's), or a write or handshake that took too long.
+    /// What went wrong, for a session error.
+    pub fn kind(&self) -> Option<&ErrorKind> {
+        match self {
+            Error::Smtp { error, .. } => Some(error.kind()),
+            _ => None,
+        }
+    }
+
+    /// The server's reply, when a session error is one.
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            Error::Smtp { error, .. } => error.reply(),
+            _ => None,
+        }
+    }
+
+    /// The I/O error under this one (a connect, read, write or body
+    /// failure).
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Connect { source, .. } => Some(source),
+            Error::Smtp {
+                cause: Some(Cause::Io(e)),
+                ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The rustls error under this one (a handshake or a TLS record that
+    /// failed).
+    pub fn tls_error(&self) -> Option<&rustls::Error> {
+        match self {
+            Error::Smtp {
+                cause: Some(Cause::Tls(e)),
+                ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True when a deadline passed: a reply that did not come in time, or
+    /// a connect, write or handshake that took too long.
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Timeout(_) => true,
-            Error::Smtp(e) => *e.kind() == ErrorKind::Timeout,
+            Error::Smtp { error, cause } => {
+                *error.kind() == ErrorKind::Timeout || cause.as_ref().is_some_and(Cause::is_timeout)
+            }
             Error::Connect { source, .. } => source.kind() == io::ErrorKind::TimedOut,
             _ => false,
         }
@@ -107,20 +169,18 @@ impl Error {
 
     /// True when trying again later may succeed (network trouble, a
     /// timeout, a 4yz reply); false for what will fail again the same way.
+    /// For a session error this is the core's
+    /// [`is_transient`](smtp_proto::Error::is_transient).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Connect { .. } | Error::Io { .. } | Error::Timeout(_) => true,
-            Error::Smtp(e) => e.is_transient(),
+            Error::Connect { .. } => true,
+            Error::Smtp { error, .. } => error.is_transient(),
             Error::Rejected(outcome) => outcome
                 .result
                 .as_ref()
                 .err()
                 .is_some_and(|e| e.is_transient()),
-            Error::Tls { .. }
-            | Error::Body(_)
-            | Error::Usage(_)
-            | Error::Config(_)
-            | Error::Interrupted => false,
+            Error::Usage(_) | Error::Config(_) | Error::Interrupted => false,
         }
     }
 }
@@ -131,16 +191,14 @@ impl fmt::Display for Error {
             Error::Connect { host, port, source } => {
                 write!(f, "connecting to {host} port {port} failed: {source}")
             }
-            Error::Io { stage, source } => {
-                write!(f, "connection failed at stage {stage}: {source}")
+            Error::Smtp { error, cause } => {
+                write!(f, "SMTP {error}")?;
+                match cause {
+                    Some(cause) => write!(f, ": {cause}"),
+                    None => Ok(()),
+                }
             }
-            Error::Tls { stage, source } => {
-                write!(f, "TLS handshake failed at stage {stage}: {source}")
-            }
-            Error::Body(e) => write!(f, "reading the message body failed: {e}"),
-            Error::Smtp(e) => write!(f, "SMTP {e}"),
             Error::Usage(e) => write!(f, "misuse of the session: {e}"),
-            Error::Timeout(stage) => write!(f, "timed out writing at stage {stage}"),
             Error::Config(why) => write!(f, "invalid options: {why}"),
             Error::Rejected(outcome) => {
                 f.write_str("message not delivered")?;
@@ -165,20 +223,14 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Connect { source, .. } | Error::Io { source, .. } | Error::Body(source) => {
-                Some(source)
-            }
-            Error::Tls { source, .. } => Some(source),
-            Error::Smtp(e) => Some(&**e),
+            Error::Connect { source, .. } => Some(source),
+            Error::Smtp {
+                cause: Some(cause), ..
+            } => Some(cause),
+            Error::Smtp { error, .. } => Some(&**error),
             Error::Usage(e) => Some(e),
             _ => None,
         }
-    }
-}
-
-impl From<smtp_proto::Error> for Error {
-    fn from(e: smtp_proto::Error) -> Self {
-        Error::Smtp(Box::new(e))
     }
 }
 
@@ -191,34 +243,22 @@ impl From<UsageError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smtp_proto::{Address, RecipientResult, TransactionError, TransactionId};
 
     #[test]
-    fn io_errors_are_sorted_by_kind() {
-        let t = Error::from_io(io::ErrorKind::WouldBlock.into(), Stage::SendData);
-        assert!(matches!(t, Error::Timeout(Stage::SendData)));
-        assert!(t.is_timeout() && t.is_transient());
-        let tls = io::Error::new(
-            io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-        );
-        let e = Error::from_io(tls, Stage::TlsHandshake);
-        assert!(matches!(e, Error::Tls { .. }), "{e:?}");
-        assert!(!e.is_transient());
-        assert!(
-            e.to_string()
-                .contains("TLS handshake failed at stage TlsHandshake")
-        );
-        let reset = Error::from_io(io::ErrorKind::ConnectionReset.into(), Stage::Helo);
-        assert!(reset.is_transient());
-        assert_eq!(reset.stage(), Some(Stage::Helo));
-        assert!(reset.to_string().contains("stage Helo"));
+    fn a_rustls_error_inside_an_io_error_is_a_tls_cause() {
+        let bad = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let wrapped = io::Error::new(io::ErrorKind::InvalidData, bad.clone());
+        assert!(matches!(Cause::from_io(wrapped), Cause::Tls(e) if e == bad));
+        let timeout = Cause::from_io(io::ErrorKind::TimedOut.into());
+        assert!(timeout.is_timeout() && timeout.to_string().starts_with("timed out"));
+        assert!(!Cause::from_io(io::ErrorKind::ConnectionReset.into()).is_timeout());
     }
 
     /// Greylisting: a message every recipient of which was refused with a
     /// 4yz is a transient rejection; one permanent refusal makes it permanent.
     #[test]
     fn a_rejection_is_transient_when_every_refusal_is() {
-        use smtp_proto::{Address, Outcome, RecipientResult, TransactionError, TransactionId};
         let rejected = |transient: bool| {
             Error::Rejected(Box::new(Outcome {
                 id: TransactionId(1),
@@ -234,5 +274,10 @@ mod tests {
         };
         assert!(rejected(true).is_transient());
         assert!(!rejected(false).is_transient());
+        assert!(
+            rejected(false).to_string().contains("not tried"),
+            "{}",
+            rejected(false)
+        );
     }
 }

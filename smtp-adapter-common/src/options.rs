@@ -194,25 +194,9 @@ impl Options {
             .map_err(|_| Error::Config(format!("{name:?} is not a valid TLS server name")))
     }
 
-    /// The rustls configuration and server name together, as every
-    /// handshake needs them.
-    pub fn tls_for(&self, host: &str) -> Result<TlsTarget, Error> {
-        Ok(TlsTarget {
-            config: self.rustls_config()?,
-            name: self.server_name(host)?,
-        })
-    }
-
-    /// The TLS target of a session to `host` with `config`, when it may
-    /// need TLS (implicit TLS, or a policy other than
-    /// [`TlsPolicy::Off`](smtp_proto::TlsPolicy::Off)).
-    pub fn tls_target(&self, host: &str, config: &Config) -> Result<Option<TlsTarget>, Error> {
-        let may_need = config.implicit_tls || config.tls_policy() != smtp_proto::TlsPolicy::Off;
-        may_need.then(|| self.tls_for(host)).transpose()
-    }
-
     /// What a session to `host` with `config` needs to run a TLS handshake
-    /// later, when it may need one (as [`Options::tls_target`]): the
+    /// later, when it may need one (implicit TLS, or a policy other than
+    /// [`TlsPolicy::Off`](smtp_proto::TlsPolicy::Off)): the
     /// server name is checked now, the rustls configuration only built (or
     /// taken from the process's cache) when a handshake actually happens,
     /// with [`TlsPlan::target`].

@@ -1,36 +1,19 @@
-//! A pool of sessions to one server for the async adapters, written once
-//! over what each runtime provides ([`PoolRuntime`]: connect, sleep).
+//! A pool of sessions to one server, written once for every adapter over
+//! what its connection provides ([`Dial`]: connect, sleep). The blocking
+//! adapter runs the same futures with a blocking executor.
 //!
 //! What it decides is I/O-free and tested without a network: which idle
-//! session to reuse and whether to check it first ([`Shelf`]), and whether
-//! a message that was not sent may be sent again ([`retryable`]). The I/O
-//! (NOOP, QUIT, a fresh connection) is the sessions' own.
+//! session to reuse and whether to check it first ([`Shelf`]); whether a
+//! message may be sent again is the core's
+//! ([`Outcome::is_retryable`](smtp_proto::Outcome)). The I/O (NOOP, QUIT, a
+//! fresh connection) is the sessions' own.
 
-use crate::{AsyncConnection, AsyncSession, Error, Options};
+use crate::{Dial, Error, Options, Session};
 use smtp_proto::{Envelope, Outcome, TransactionError};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
-
-/// What a runtime gives the pool: a way to open a session and a way to
-/// wait. Each async adapter implements it once (`smtp_tokio::Tokio`,
-/// `smtp_asyncstd::AsyncIo`).
-pub trait PoolRuntime: 'static {
-    /// The adapter's connection.
-    type Connection: AsyncConnection + Send + 'static;
-
-    /// Connects to `host:port` and opens a session, as the adapter's
-    /// `Session::connect` does.
-    fn connect(
-        host: &str,
-        port: u16,
-        options: &Options,
-    ) -> impl Future<Output = Result<AsyncSession<Self::Connection>, Error>> + Send;
-
-    /// Waits for `duration`.
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
-}
 
 /// How a pool behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +21,8 @@ pub struct PoolConfig {
     /// The most sessions open at once, busy and idle together (at least 1).
     pub max_sessions: usize,
     /// An idle session is closed (with QUIT) once it has been idle this
-    /// long: by [`AsyncPool::close_idle`], which the
-    /// [`reaper`](AsyncPool::reaper) runs on time, and by every send.
+    /// long: by [`Pool::close_idle`], which the
+    /// [`reaper`](Pool::reaper) runs on time, and by every send.
     pub idle_timeout: Duration,
     /// A session idle this long or longer is checked with NOOP before a
     /// message goes on it (zero: always). (Whatever the server sent while the session was
@@ -80,11 +63,9 @@ pub struct PoolStats {
 }
 
 /// True when a message that was not sent may be sent again on another
-/// session without risk of delivering it twice: its session ended (a
-/// [`NotSent`](TransactionError::NotSent) outcome) before its end of data
-/// went out, so the server cannot have accepted it (see
-/// [`Outcome::fate_unknown`] for the other case).
-pub fn retryable(outcome: &Outcome) -> bool {
+/// session without risk of delivering it twice: its session ended before
+/// its end of data went out.
+fn retryable(outcome: &Outcome) -> bool {
     matches!(outcome.result, Err(TransactionError::NotSent(_))) && !outcome.end_of_data_sent
 }
 
@@ -163,25 +144,25 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-struct Inner<R: PoolRuntime> {
+struct Inner<C: Dial> {
     host: String,
     port: u16,
     options: Options,
     config: PoolConfig,
     permits: async_lock::Semaphore,
-    shelf: Mutex<Shelf<AsyncSession<R::Connection>>>,
+    shelf: Mutex<Shelf<Session<C>>>,
     counters: Counters,
     closed: AtomicBool,
 }
 
-impl<R: PoolRuntime> Inner<R> {
-    fn shelf(&self) -> MutexGuard<'_, Shelf<AsyncSession<R::Connection>>> {
+impl<C: Dial> Inner<C> {
+    fn shelf(&self) -> MutexGuard<'_, Shelf<Session<C>>> {
         self.shelf.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// A bounded pool of sessions to one server, shared by cloning (clones
-/// share the sessions). Each [`send`](AsyncPool::send) takes an idle
+/// share the sessions). Each [`send`](Pool::send) takes an idle
 /// session (or opens one, up to [`PoolConfig::max_sessions`], else waits
 /// for one), sends one message on it, and puts it back.
 ///
@@ -190,29 +171,29 @@ impl<R: PoolRuntime> Inner<R> {
 ///   one idle for [`PoolConfig::check_after`] is checked with NOOP
 ///   first.
 /// - A message is never reported sent on a dead session: if its session
-///   dies before the server accepted its MAIL FROM (see [`retryable`]), it
-///   is sent once more on a fresh session; otherwise the failure is
-///   reported.
+///   dies before its end of data went out (so the server cannot have
+///   accepted it), it is sent once more on a fresh session; otherwise
+///   (its fate unknown) the failure is reported and it is never resent.
 /// - Idle sessions are closed with QUIT after
-///   [`PoolConfig::idle_timeout`]: run [`AsyncPool::reaper`] on the
+///   [`PoolConfig::idle_timeout`]: run [`Pool::reaper`] on the
 ///   runtime for that to happen on time.
 /// - A send whose future is dropped midway drops its session (whose state
 ///   is then unknown) and frees its place.
-pub struct AsyncPool<R: PoolRuntime> {
-    inner: Arc<Inner<R>>,
+pub struct Pool<C: Dial> {
+    inner: Arc<Inner<C>>,
 }
 
-impl<R: PoolRuntime> Clone for AsyncPool<R> {
+impl<C: Dial> Clone for Pool<C> {
     fn clone(&self) -> Self {
-        AsyncPool {
+        Pool {
             inner: self.inner.clone(),
         }
     }
 }
 
-impl<R: PoolRuntime> std::fmt::Debug for AsyncPool<R> {
+impl<C: Dial> std::fmt::Debug for Pool<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncPool")
+        f.debug_struct("Pool")
             .field("host", &self.inner.host)
             .field("port", &self.inner.port)
             .field("config", &self.inner.config)
@@ -221,7 +202,7 @@ impl<R: PoolRuntime> std::fmt::Debug for AsyncPool<R> {
     }
 }
 
-impl<R: PoolRuntime> AsyncPool<R> {
+impl<C: Dial> Pool<C> {
     /// A pool of sessions to `host:port`, each opened with `options`.
     /// Opens nothing yet.
     pub fn new(host: &str, port: u16, options: Options, config: PoolConfig) -> Self {
@@ -229,7 +210,7 @@ impl<R: PoolRuntime> AsyncPool<R> {
             max_sessions: config.max_sessions.max(1),
             ..config
         };
-        AsyncPool {
+        Pool {
             inner: Arc::new(Inner {
                 host: host.to_owned(),
                 port,
@@ -271,25 +252,16 @@ impl<R: PoolRuntime> AsyncPool<R> {
         let _permit = self.inner.permits.acquire().await;
         self.close_expired().await;
         let mut session = self.checkout().await?;
-        let (outcome, failure) = send_on(&mut session, envelope, body).await;
-        let (outcome, failure) = match outcome {
-            Some(o) if retryable(&o) => {
-                drop(session);
-                bump(&self.inner.counters.retried);
-                session = self.connect().await?;
-                send_on(&mut session, envelope, body).await
-            }
-            other => (other, failure),
-        };
-        self.checkin(session);
-        match outcome {
-            Some(o) if !matches!(o.result, Err(TransactionError::NotSent(_))) => Ok(o),
-            Some(Outcome {
-                result: Err(TransactionError::NotSent(e)),
-                ..
-            }) => Err(failure.unwrap_or(e.into())),
-            _ => Err(failure.unwrap_or(smtp_proto::UsageError::SessionClosed.into())),
+        let mut outcome = send_on(&mut session, envelope, body).await;
+        if outcome.as_ref().is_ok_and(retryable) {
+            drop(session);
+            bump(&self.inner.counters.retried);
+            session = self.connect().await?;
+            outcome = send_on(&mut session, envelope, body).await;
         }
+        let result = outcome.and_then(|o| session.decided(Some(o)));
+        self.checkin(session);
+        result
     }
 
     /// Closes (with QUIT) the idle sessions that have been idle for
@@ -306,7 +278,7 @@ impl<R: PoolRuntime> AsyncPool<R> {
         self.close_expired().await
     }
 
-    /// [`AsyncPool::close_idle`] for a caller that holds a place and no
+    /// [`Pool::close_idle`] for a caller that holds a place and no
     /// session: closes them one at a time in that place.
     async fn close_expired(&self) -> usize {
         let timeout = self.inner.config.idle_timeout;
@@ -340,7 +312,7 @@ impl<R: PoolRuntime> AsyncPool<R> {
     /// `smol::spawn(..).detach()`, `async_std::task::spawn`): it is `Send`
     /// when the adapter's connection is.
     pub fn reaper(&self) -> impl Future<Output = ()> + 'static {
-        let weak: Weak<Inner<R>> = Arc::downgrade(&self.inner);
+        let weak: Weak<Inner<C>> = Arc::downgrade(&self.inner);
         let timeout = self.inner.config.idle_timeout;
         async move {
             loop {
@@ -352,22 +324,22 @@ impl<R: PoolRuntime> AsyncPool<R> {
                     let next = inner.shelf().next_expiry(timeout);
                     next.map_or(timeout, |at| at.saturating_duration_since(Instant::now()))
                 };
-                R::sleep(wait.max(Duration::from_millis(1))).await;
+                C::sleep(wait.max(Duration::from_millis(1))).await;
                 let Some(inner) = weak.upgrade() else { return };
-                AsyncPool { inner }.close_idle().await;
+                Pool { inner }.close_idle().await;
             }
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSession<R::Connection>, Error> {
+    async fn connect(&self) -> Result<Session<C>, Error> {
         let i = &self.inner;
-        let session = R::connect(&i.host, i.port, &i.options).await?;
+        let session = Session::connect(&i.host, i.port, &i.options).await?;
         bump(&i.counters.connected);
         Ok(session)
     }
 
     /// An idle session that is still alive, else a new one.
-    async fn checkout(&self) -> Result<AsyncSession<R::Connection>, Error> {
+    async fn checkout(&self) -> Result<Session<C>, Error> {
         let check_after = self.inner.config.check_after;
         // Each turn takes one idle session away: bounded by how many there are.
         loop {
@@ -375,7 +347,7 @@ impl<R: PoolRuntime> AsyncPool<R> {
             let Some((mut session, check)) = taken else {
                 return self.connect().await;
             };
-            let alive = session.read_idle().await && (!check || session.noop().await.is_ok());
+            let alive = session.poll_idle().await && (!check || session.noop().await.is_ok());
             if alive {
                 bump(&self.inner.counters.reused);
                 return Ok(session);
@@ -385,26 +357,23 @@ impl<R: PoolRuntime> AsyncPool<R> {
     }
 
     /// Puts a session back if it can take another message.
-    fn checkin(&self, mut session: AsyncSession<R::Connection>) {
+    fn checkin(&self, mut session: Session<C>) {
         // Events no one drained would pile up for the session's lifetime.
         session.events().for_each(drop);
-        if session.driver.is_usable() && !self.inner.closed.load(Ordering::Acquire) {
+        if session.is_usable() && !self.inner.closed.load(Ordering::Acquire) {
             self.inner.shelf().put(session, Instant::now());
         }
     }
 }
 
-/// Sends one message; its outcome (if the session could take it) and the
-/// error that broke the session (if one did).
-async fn send_on<C: AsyncConnection>(
-    session: &mut AsyncSession<C>,
+/// Sends one message; its outcome (if the session could take it).
+async fn send_on<C: Dial>(
+    session: &mut Session<C>,
     envelope: &Envelope,
     body: &[u8],
-) -> (Option<Outcome>, Option<Error>) {
-    match session.send_many([(envelope, body)], |_| {}).await {
-        Ok(mut outcomes) => (outcomes.pop(), session.driver.take_failure()),
-        Err(e) => (None, Some(e)),
-    }
+) -> Result<Outcome, Error> {
+    let outcome = session.send_many([(envelope, body)]).await?.pop();
+    outcome.ok_or(smtp_proto::UsageError::SessionClosed.into())
 }
 
 #[cfg(test)]

@@ -71,11 +71,12 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use smtp_adapter_common::{AsyncBody, AsyncConnection, AsyncPool, AsyncSession, TlsTarget};
+use smtp_adapter_common::{Dial, ReadBody, TlsTarget};
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use smtp_adapter_common::{Error, IntoEnvelope, Options, PoolConfig, PoolStats};
+pub use smtp_adapter_common::{Cause, Error, IntoEnvelope, Options, PoolConfig, PoolStats};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,
@@ -91,9 +92,8 @@ async fn within<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) ->
     futures_lite::future::or(fut, timer).await
 }
 
-/// The connection under a [`Session`], in plaintext or TLS. It appears
-/// in the pool's [`PoolRuntime`](smtp_adapter_common::PoolRuntime)
-/// implementation; there is nothing to do with it directly.
+/// The connection under a [`Session`], in plaintext or TLS: async-std's and smol's side
+/// of the session engine ([`smtp_adapter_common::Connection`]).
 #[derive(Debug)]
 pub enum Connection<S> {
     /// Plaintext.
@@ -105,7 +105,21 @@ pub enum Connection<S> {
     Gone,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Connection<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> smtp_adapter_common::Connection for Connection<S> {
+    type Stream = S;
+
+    fn plain(stream: S) -> Self {
+        Connection::Plain(stream)
+    }
+
+    fn stream(&self) -> Option<&S> {
+        match self {
+            Connection::Plain(s) => Some(s),
+            Connection::Tls(t) => Some(t.get_ref().0),
+            Connection::Gone => None,
+        }
+    }
+
     async fn read(&mut self, buf: &mut [u8], limit: Duration) -> io::Result<usize> {
         within(limit, async {
             match self {
@@ -137,107 +151,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncConnection for Connection<S> {
         &mut self,
         tls: &TlsTarget,
         limit: Duration,
-        stage: Stage,
-    ) -> Result<Option<[u8; 32]>, Error> {
+    ) -> io::Result<Option<[u8; 32]>> {
         let Connection::Plain(sock) = std::mem::replace(self, Connection::Gone) else {
-            return Err(smtp_proto::UsageError::NotExpectingTls.into());
+            return Err(io::ErrorKind::NotConnected.into());
         };
         let connect = TlsConnector::from(tls.config.clone()).connect(tls.name.clone(), sock);
-        let stream = within(limit, connect)
-            .await
-            .map_err(|e| Error::from_io(e, stage))?;
+        let stream = within(limit, connect).await?;
         let exporter = smtp_adapter_common::tls_exporter(stream.get_ref().1);
         *self = Connection::Tls(Box::new(stream));
         Ok(exporter)
     }
 }
 
-/// A body read from a futures-io [`AsyncRead`].
-struct Body<R>(R);
+impl Dial for Connection<TcpStream> {
+    async fn resolve(host: &str, port: u16, limit: Duration) -> io::Result<Vec<SocketAddr>> {
+        within(limit, async_net::resolve((host, port))).await
+    }
 
-impl<R: AsyncRead + Unpin> AsyncBody for Body<R> {
-    async fn fill(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
-        let mut n = 0;
-        while n < buf.len() {
-            match self.0.read(&mut buf[n..]).await? {
-                0 => return Ok((n, true)),
-                k => n += k,
-            }
-        }
-        Ok((n, false))
+    async fn connect(addr: SocketAddr, limit: Duration) -> io::Result<Self> {
+        let stream = within(limit, TcpStream::connect(addr)).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection::Plain(stream))
+    }
+
+    async fn sleep(duration: Duration) {
+        Timer::after(duration).await;
     }
 }
 
-/// An open SMTP session over a stream (a [`TcpStream`] unless you bring
-/// your own with [`Session::over`]).
-pub struct Session<S = TcpStream>(AsyncSession<Connection<S>>);
-
-impl Session<TcpStream> {
-    /// Connects to `host:port`, trying each resolved address in turn with
-    /// the connect timeout, and opens the session (greeting, EHLO,
-    /// STARTTLS or implicit TLS, AUTH).
-    pub async fn connect(host: &str, port: u16, options: &Options) -> Result<Self, Error> {
-        let connect_error = |source| Error::Connect {
-            host: host.to_owned(),
-            port,
-            source,
-        };
-        let limit = options.connect_timeout;
-        let addrs = within(limit, async_net::resolve((host, port)))
-            .await
-            .map_err(connect_error)?;
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
-        for addr in addrs {
-            match within(limit, TcpStream::connect(addr)).await {
-                Ok(stream) => {
-                    stream.set_nodelay(true).map_err(connect_error)?;
-                    let config = options.config_for(port);
-                    let session =
-                        AsyncSession::open(Connection::Plain(stream), host, config, options);
-                    return Ok(Session(session.await?));
-                }
-                Err(e) => last = e,
-            }
-        }
-        Err(connect_error(last))
+impl<S, R: AsyncRead + Unpin> ReadBody<R> for Connection<S> {
+    async fn read_body(body: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+        body.read(buf).await
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    /// Opens a session over a stream you connected yourself; `host` is the
-    /// name the server's certificate must carry. Implicit TLS only if
-    /// [`Options::implicit_tls`] says so.
-    pub async fn over(stream: S, host: &str, options: &Options) -> Result<Self, Error> {
-        let config = options.config_for(0);
-        let session = AsyncSession::open(Connection::Plain(stream), host, config, options);
-        Ok(Session(session.await?))
-    }
-
-    smtp_adapter_common::async_session_methods!(AsyncRead, Body);
-
-    /// The underlying stream (under TLS, if any); `None` after a TLS
-    /// handshake failed or was cancelled.
-    pub fn get_ref(&self) -> Option<&S> {
-        match self.0.connection() {
-            Connection::Plain(s) => Some(s),
-            Connection::Tls(t) => Some(t.get_ref().0),
-            Connection::Gone => None,
-        }
-    }
-}
-
-smtp_adapter_common::async_pool_runtime!(
-    /// The `async-io` reactor (async-std and smol) as the connection
-    /// [`Pool`] needs it: connect and sleep.
-    AsyncIo,
-    Timer::after
-);
+/// An open SMTP session over a stream: a [`TcpStream`] from
+/// [`Session::connect`], or your own with [`Session::over`]. See
+/// [`smtp_adapter_common::Session`] for every call.
+pub type Session<S = TcpStream> = smtp_adapter_common::Session<Connection<S>>;
 
 /// A bounded pool of sessions to one server, shared by cloning: idle
 /// sessions are reused (checked first, and replaced if the server closed
 /// them), closed after a while, and a message whose session died before
-/// its MAIL FROM was accepted is sent once more on a fresh one. See
-/// [`AsyncPool`] for the whole contract and [`PoolConfig`] for the knobs.
+/// its end of data went out is sent once more on a fresh one. See
+/// [`smtp_adapter_common::Pool`] for the whole contract and [`PoolConfig`]
+/// for the knobs.
 ///
 /// ```no_run
 /// # async fn run(envelope: &smtp_asyncstd::Envelope) -> Result<(), smtp_asyncstd::Error> {
@@ -249,7 +207,7 @@ smtp_adapter_common::async_pool_runtime!(
 /// pool.close().await;
 /// # Ok(()) }
 /// ```
-pub type Pool = AsyncPool<AsyncIo>;
+pub type Pool = smtp_adapter_common::Pool<Connection<TcpStream>>;
 
 /// Sends one message in one call, like the reference program's SendMail:
 /// connects, opens the session, sends, and quits. `Ok` when the server
@@ -263,9 +221,5 @@ pub async fn send(
     envelope: &Envelope,
     message: &[u8],
 ) -> Result<Outcome, Error> {
-    let mut session = Session::connect(host, port, options).await?;
-    let outcome = session.send(envelope, message).await?;
-    // The message's fate is known; a failing QUIT changes nothing about it.
-    let _ = session.quit().await;
-    smtp_adapter_common::delivered(outcome)
+    smtp_adapter_common::send::<Connection<TcpStream>>(host, port, options, envelope, message).await
 }

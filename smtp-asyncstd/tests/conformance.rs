@@ -57,7 +57,7 @@ impl<E: Executor> Harness for On<E> {
 }
 
 impl<E: Executor> smtp_test_support::PoolHarness for On<E> {
-    type Runtime = smtp_asyncstd::AsyncIo;
+    type Connection = smtp_asyncstd::Connection<TcpStream>;
 
     fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.0.block_on(f)

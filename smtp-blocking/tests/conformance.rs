@@ -1,6 +1,8 @@
 //! The conformance suite (smtp-test-support) against the blocking adapter.
 
-use smtp_blocking::{Client, Envelope, Error, Event, NoTimeouts, Options, Outcome, Session};
+use smtp_blocking::{
+    Client, Envelope, Error, Event, NoTimeouts, Options, Outcome, Pool, PoolConfig, Session,
+};
 use smtp_test_support::{Generator, Harness, Scripted, ScriptedStream};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -121,3 +123,94 @@ impl Harness for Blocking {
 }
 
 smtp_test_support::conformance_suite!(Blocking);
+
+impl smtp_test_support::PoolHarness for Blocking {
+    type Connection = smtp_blocking::Connection<TcpStream>;
+
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        futures_lite::future::block_on(f)
+    }
+}
+
+/// The pool cases, each call blocking (so the "concurrent" sends of a case
+/// run one after the other); the reaper and cancellation cases need an
+/// async runtime, and are below with threads instead.
+mod pool {
+    use super::Blocking;
+    smtp_test_support::pool_suite!(@cases Blocking;
+        pool_bounds_concurrency, pool_hundred_messages_over_ten_sessions,
+        pool_replaces_a_session_the_server_closed, pool_checks_a_long_idle_session_with_noop,
+        pool_retries_once_when_mail_was_never_accepted, pool_never_resends_after_the_data
+    );
+}
+
+/// 8 threads send 25 messages each through one blocking pool of 3: at most
+/// 3 connections at once, and every message arrives exactly once.
+#[test]
+fn blocking_pool_shared_by_threads() {
+    use smtp_test_support::{MultiServer, Spec};
+    let server = MultiServer::start(200, |_| Spec {
+        pipelining: true,
+        ..Spec::default()
+    });
+    let config = PoolConfig {
+        max_sessions: 3,
+        ..PoolConfig::default()
+    };
+    let options = smtp_test_support::cases::options(smtp_test_support::cases::PATIENT);
+    let pool = Pool::new("127.0.0.1", server.port(), options, config);
+    let bob = smtp_test_support::cases::envelope(&["bob@example.org"]);
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (pool, bob) = (pool.clone(), bob.clone());
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let body = format!("Subject: {t}/{i}\r\n\r\nhi\r\n");
+                    let outcome = pool.send(&bob, body.as_bytes()).expect("sent");
+                    assert!(outcome.is_delivered(), "{outcome:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("no panic");
+    }
+    let stats = pool.stats();
+    assert!(stats.connected <= 3, "{stats:?}");
+    assert_eq!(stats.connected + stats.reused, 200, "{stats:?}");
+    pool.close();
+    let counts = server.counts();
+    assert!(counts.peak <= 3, "{counts:?}");
+    let records = server.finish();
+    let mut bodies: Vec<_> = records.iter().flat_map(|r| &r.messages).collect();
+    assert_eq!(bodies.len(), 200);
+    bodies.dedup_by(|a, b| a.data == b.data);
+    assert_eq!(bodies.len(), 200, "each message once");
+}
+
+/// The reaper thread closes a session idle for the idle timeout, with QUIT.
+#[test]
+fn blocking_pool_reaper_closes_idle_sessions() {
+    use smtp_test_support::{MultiServer, Spec};
+    let server = MultiServer::start(4, |_| Spec::default());
+    let config = PoolConfig {
+        idle_timeout: Duration::from_millis(150),
+        ..PoolConfig::default()
+    };
+    let options = smtp_test_support::cases::options(smtp_test_support::cases::PATIENT);
+    let pool = Pool::new("127.0.0.1", server.port(), options, config);
+    let bob = smtp_test_support::cases::envelope(&["bob@example.org"]);
+    assert!(
+        pool.send(&bob, b"Subject: x\r\n\r\nx\r\n")
+            .expect("sent")
+            .is_delivered()
+    );
+    let reaper = pool.spawn_reaper();
+    assert!(server.wait_for(smtp_test_support::cases::PATIENT, |c| c.finished == 1));
+    assert_eq!((pool.stats().idle_closed, pool.stats().idle), (1, 0));
+    pool.close();
+    drop(pool);
+    reaper.join().expect("the reaper ends with the pool");
+    let records = server.finish();
+    assert_eq!(records[0].commands.last().map(String::as_str), Some("QUIT"));
+}

@@ -1,22 +1,22 @@
-//! The conformance cases of the async adapters' connection pool
-//! ([`AsyncPool`]), written once against [`PoolHarness`] and run against
+//! The conformance cases of the connection pool ([`Pool`], the same for
+//! every adapter), written once against [`PoolHarness`] and run against
 //! a [`MultiServer`]. [`pool_suite!`](crate::pool_suite) turns them into
 //! `#[test]` functions.
 
 use crate::cases::{PATIENT, envelope, options};
 use crate::server::{Counts, Fault, MultiServer, Point, Record, Spec};
-use smtp_adapter_common::{AsyncPool, Error, PoolConfig, PoolRuntime, PoolStats};
+use smtp_adapter_common::{Dial, Pool, PoolConfig, PoolStats};
 use smtp_proto::{ErrorKind, Outcome, Stage};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-/// What the pool cases need of an async adapter: its [`PoolRuntime`] and
-/// a way to run a future to completion.
+/// What the pool cases need of an adapter: its connection and a way to run
+/// a future to completion.
 pub trait PoolHarness {
-    /// The adapter's runtime (`smtp_tokio::Tokio`, `smtp_asyncstd::AsyncIo`).
-    type Runtime: PoolRuntime;
+    /// The adapter's connection over TCP (`smtp_tokio::Connection<TcpStream>`, ...).
+    type Connection: Dial;
 
     /// Runs `f` to completion on the executor.
     fn block_on<F: Future>(&self, f: F) -> F::Output;
@@ -72,19 +72,19 @@ fn first_faulty(fault: Fault) -> impl Fn(usize) -> Spec + Send + 'static {
 fn pool<H: PoolHarness>(
     server: &MultiServer,
     tune: impl FnOnce(&mut PoolConfig),
-) -> AsyncPool<H::Runtime> {
+) -> Pool<H::Connection> {
     let mut config = PoolConfig {
         max_sessions: 4,
         idle_timeout: Duration::from_secs(3600),
         check_after: Duration::from_secs(3600),
     };
     tune(&mut config);
-    AsyncPool::new("127.0.0.1", server.port(), options(PATIENT), config)
+    Pool::new("127.0.0.1", server.port(), options(PATIENT), config)
 }
 
 /// Sends messages `0..n` through `pool` at once; every one must be
 /// delivered.
-fn send_all<H: PoolHarness>(h: &H, pool: &AsyncPool<H::Runtime>, n: usize) {
+fn send_all<H: PoolHarness>(h: &H, pool: &Pool<H::Connection>, n: usize) {
     let bob = envelope(&["bob@example.org"]);
     let bodies: Vec<Vec<u8>> = (0..n).map(body).collect();
     let sends = bodies.iter().map(|b| pool.send(&bob, b)).collect();
@@ -101,7 +101,7 @@ fn send_all<H: PoolHarness>(h: &H, pool: &AsyncPool<H::Runtime>, n: usize) {
 /// arrived exactly once.
 fn finish<H: PoolHarness>(
     h: &H,
-    pool: AsyncPool<H::Runtime>,
+    pool: Pool<H::Connection>,
     server: MultiServer,
     n: usize,
 ) -> (Counts, Vec<Record>) {
@@ -163,7 +163,7 @@ pub fn pool_closes_idle_sessions<H: PoolHarness>(h: &H) {
             if server.counts().finished == 1 {
                 return;
             }
-            <H::Runtime as PoolRuntime>::sleep(Duration::from_millis(10)).await;
+            <H::Connection as Dial>::sleep(Duration::from_millis(10)).await;
         }
     }));
     assert_eq!(server.counts().finished, 1, "the idle session was closed");
@@ -254,7 +254,7 @@ pub fn pool_never_resends_after_the_data<H: PoolHarness>(h: &H) {
     let err = h
         .block_on(pool.send(&bob, &body(0)))
         .expect_err("not known to be sent");
-    let closed = matches!(&err, Error::Smtp(e) if *e.kind() == ErrorKind::ConnectionClosed);
+    let closed = err.kind() == Some(&ErrorKind::ConnectionClosed);
     assert!(closed && err.stage() == Some(Stage::SendData), "{err:?}");
     let expected = PoolStats {
         connected: 1,
@@ -279,7 +279,7 @@ pub fn pool_cancelled_send_frees_its_place<H: PoolHarness>(h: &H) {
             let _ = pool.send(&bob, &body(0)).await;
             finished.set(true);
         },
-        <H::Runtime as PoolRuntime>::sleep(Duration::from_millis(200)),
+        <H::Connection as Dial>::sleep(Duration::from_millis(200)),
     ));
     assert!(!finished.get(), "the send must have been cancelled");
     let outcome = h.block_on(pool.send(&bob, &body(1))).expect("sent");

@@ -46,7 +46,7 @@ impl Harness for Tokio {
 smtp_test_support::conformance_suite!(Tokio::new());
 
 impl smtp_test_support::PoolHarness for Tokio {
-    type Runtime = smtp_tokio::Tokio;
+    type Connection = smtp_tokio::Connection<TcpStream>;
 
     fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.0.block_on(f)

@@ -351,6 +351,11 @@ fn send_copies(
     printer: &mut Printer,
 ) -> Result<Sent, Failure> {
     let envelope = &prepared.envelope;
+    // A file is read once, and every copy sent from memory.
+    let file = match &prepared.body {
+        Body::File(path) => read(path)?,
+        Body::Memory(_) => Vec::new(),
+    };
     let mut progress = Progress::new(count, true);
     let started = Instant::now();
     let (mut done, mut delivered) = (0u64, 0u64);
@@ -370,11 +375,8 @@ fn send_copies(
             Body::Memory(bytes) => {
                 session.send_many_with(std::iter::repeat_n((envelope, &bytes[..]), batch), each)
             }
-            Body::File(path) => {
-                let files = (0..batch)
-                    .map(|_| open(path))
-                    .collect::<Result<Vec<File>, _>>()?;
-                session.send_many_with(files.into_iter().map(|f| (envelope, f)), each)
+            Body::File(_) => {
+                session.send_many_with(std::iter::repeat_n((envelope, &file[..]), batch), each)
             }
         };
         printer.transcript(session.events());
@@ -426,6 +428,15 @@ fn send_copies(
         ));
     }
     Ok(Sent { code, broken })
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::new(
+            exit::NOINPUT,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
 }
 
 fn open(path: &std::path::Path) -> Result<File, Failure> {

@@ -194,35 +194,16 @@ fn class(transient: bool) -> &'static str {
 /// A session error as one line, and its exit status.
 pub fn session_error(e: &Error) -> (u8, String) {
     match e {
-        Error::Smtp(e) => smtp_error(e),
+        Error::Smtp { error, cause } => {
+            let (code, line) = smtp_error(error);
+            match cause {
+                Some(cause) => (code, format!("{line}: {cause}")),
+                None => (code, line),
+            }
+        }
         Error::Connect { host, port, source } => (
             exit::TEMPFAIL,
             format!("cannot connect to {host} port {port}: {source} (transient)"),
-        ),
-        Error::Io { stage, source } => (
-            exit::TEMPFAIL,
-            format!(
-                "the connection failed at stage {}: {source} (transient)",
-                stage_label(*stage)
-            ),
-        ),
-        Error::Tls { stage, source } => (
-            exit::UNAVAILABLE,
-            format!(
-                "the TLS handshake failed at stage {}: {source} (permanent)",
-                stage_label(*stage)
-            ),
-        ),
-        Error::Timeout(stage) => (
-            exit::TEMPFAIL,
-            format!(
-                "timed out writing to the server at stage {} (transient)",
-                stage_label(*stage)
-            ),
-        ),
-        Error::Body(source) => (
-            exit::NOINPUT,
-            format!("reading the message failed: {source}"),
         ),
         Error::Config(why) => (exit::CONFIG, format!("unusable TLS options: {why}")),
         Error::Rejected(outcome) => {

@@ -1,5 +1,5 @@
-//! Sends two messages, pipelined, with smtp-asyncstd under smol; the
-//! second body is streamed from a reader.
+//! Sends two messages with smtp-asyncstd under smol: the first from
+//! memory, the second streamed from a reader.
 //!
 //! `cargo run -p smtp-examples --bin smol -- [HOST] [PORT]`
 
@@ -11,14 +11,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (host, port) = target();
         let mut session = Session::connect(&host, port, &options()?).await?;
         println!("connected, encrypted: {}", session.client().is_encrypted());
+        let (one, two) = (envelope(), envelope());
+        let first = session.send(&one, MESSAGE).await?;
         // Any futures-io AsyncRead works as a body: a file, a pipe, a slice.
         let second = smol::io::Cursor::new(MESSAGE.to_vec());
-        let (one, two) = (envelope(), envelope());
-        let bodies: [Box<dyn smol::io::AsyncRead + Unpin>; 2] =
-            [Box::new(MESSAGE), Box::new(second)];
-        let outcomes = session
-            .send_many([&one, &two].into_iter().zip(bodies))
-            .await?;
+        let outcomes = [first, session.send_from(&two, second).await?];
         outcomes.iter().for_each(report);
         session.quit().await?;
         Ok(())
