@@ -266,11 +266,13 @@ fn session(
         send_copies(&mut session, prepared, args.count, printer)?
     };
     printer.transcript(session.events());
-    // The transcript of QUIT is lost with the session (smtp-blocking's
-    // quit() consumes it).
-    match session.quit() {
+    // `close` keeps the session, so QUIT and the server's 221 are printed
+    // from its events.
+    let closed = session.close();
+    printer.transcript(session.events());
+    match closed {
         Ok(()) if !sent.broken => {
-            printer.quit_transcript();
+            printer.finished(session.client().stage());
             Ok(sent.code)
         }
         Ok(()) => Err(Failure::new(

@@ -142,21 +142,15 @@ impl Printer {
 }
 
 impl Printer {
-    /// After a clean QUIT: the transcript's last lines, when a transcript
-    /// is being printed. (smtp-blocking's `quit` consumes the session with
-    /// its last events, so these are restated from its `Ok`.)
-    pub fn quit_transcript(&mut self) {
-        if self.quiet || self.last_stage.is_none() {
+    /// After a clean QUIT, when a transcript is being printed: the stage
+    /// the session ended at (`Finish`), which has no dialogue line of its
+    /// own.
+    pub fn finished(&mut self, stage: Stage) {
+        if self.quiet || self.last_stage.is_none() || self.last_stage == Some(stage) {
             return;
         }
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "Stage: {}\n  C: QUIT", stage_label(Stage::Quit));
-        let _ = writeln!(
-            out,
-            "Stage: {}\n  (the server answered QUIT; the session is closed)",
-            stage_label(Stage::Finish)
-        );
-        self.last_stage = Some(Stage::Finish);
+        let _ = writeln!(io::stdout().lock(), "Stage: {}", stage_label(stage));
+        self.last_stage = Some(stage);
     }
 }
 

@@ -71,6 +71,8 @@ fn default_run_shows_the_reference_dialogue_and_stores_the_message() {
         "  C: .",
         "  S: 250 2.0.0 Ok: saved as ",
         "  C: QUIT",
+        // The server's own 221, from the session's events.
+        "  S: 221 2.0.0 Bye",
     ] {
         assert!(
             run.stdout.contains(line),
