@@ -7,6 +7,8 @@
 //!   names it `Session` (the blocking one wraps it in calls that block).
 //! - [`Pool`]: a bounded pool of sessions to one server, over any
 //!   connection that can [`Dial`].
+//! - [`BlockingSession`], [`BlockingPool`]: the same, each call run to
+//!   completion with a blocking executor (what smtp-blocking exports).
 //! - [`Error`]: the one error type: the core's error (stage, transient or
 //!   permanent) with the I/O or TLS [`Cause`] as its source.
 //! - [`Options`]: the core's [`Config`](smtp_proto::Config) plus connect
@@ -17,12 +19,14 @@
 //! its connection type; nothing of SMTP is left to it.
 #![forbid(unsafe_code)]
 
+mod blocking;
 mod connection;
 mod error;
 mod options;
 mod pool;
 mod session;
 
+pub use blocking::{BlockingPool, BlockingSession};
 pub use connection::{Connection, Dial, ReadBody};
 pub use error::{Cause, Error};
 pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget, tls_exporter};

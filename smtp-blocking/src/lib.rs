@@ -47,7 +47,6 @@
 //! first poll, and runs them with a blocking executor.
 #![forbid(unsafe_code)]
 
-use futures_lite::future::block_on;
 use rustls::{ClientConnection, StreamOwned};
 use smtp_adapter_common::{Dial, ReadBody, TlsTarget};
 use std::io::{self, Read, Write};
@@ -55,7 +54,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 pub use smtp_adapter_common::{
-    Cause, Error, IntoEnvelope, Options, PoolConfig, PoolStats, smtp_proto,
+    BlockingPool, BlockingSession, Cause, Error, IntoEnvelope, Options, PoolConfig, PoolStats,
+    smtp_proto,
 };
 pub use smtp_proto::{
     Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts, TlsPolicy,
@@ -144,14 +144,48 @@ pub struct Connection<S: Stream> {
     /// The socket's timeouts as last set (`None`: unknown).
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// TLS records on their way out.
+    records: Vec<u8>,
 }
 
-/// Whether a socket read timeout already set can serve for `wanted`: not
+/// Whether a socket timeout already set can serve for `wanted`: not
 /// longer (a deadline would be missed), and not much shorter (an early
 /// timeout only costs another read, as the engine checks the real
 /// deadline). Saves a `setsockopt` per read while a deadline draws near.
 fn timeout_still_fits(set: Option<Duration>, wanted: Duration) -> bool {
     set.is_some_and(|set| set <= wanted && wanted - set <= wanted / 8)
+}
+
+/// Writes all of `bytes` to `sock` by `deadline`. The socket's write
+/// timeout bounds one system call, and a peer that takes a few octets now
+/// and then would keep each call alive: so each call gets only what is
+/// left (the first, `limit`: what `set` usually is already).
+fn write_by<S: Stream>(
+    sock: &mut S,
+    mut bytes: &[u8],
+    limit: Duration,
+    deadline: Instant,
+    set: &mut Option<Duration>,
+) -> io::Result<()> {
+    let mut wanted = limit;
+    while !bytes.is_empty() {
+        if *set != Some(wanted) {
+            *set = None;
+            sock.set_write_timeout(Some(wanted))?;
+            *set = Some(wanted);
+        }
+        match sock.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        wanted = deadline.saturating_duration_since(Instant::now());
+        if wanted.is_zero() && !bytes.is_empty() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+    }
+    sock.flush()
 }
 
 impl<S: Stream> Connection<S> {
@@ -161,44 +195,6 @@ impl<S: Stream> Connection<S> {
             Io::Tls(t) => Ok(&t.sock),
             Io::Gone => Err(io::ErrorKind::NotConnected.into()),
         }
-    }
-
-    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.io {
-            Io::Plain(s) => s.read(buf),
-            Io::Tls(t) => t.read(buf),
-            Io::Gone => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    /// One write system call (or, under TLS, one step: records rustls
-    /// holds go out first; then more plaintext is handed to it). Returns
-    /// how much of `bytes` was taken, and whether it was a system call.
-    fn write_step(&mut self, bytes: &[u8]) -> io::Result<(usize, bool)> {
-        let (n, syscall) = match &mut self.io {
-            Io::Plain(s) => (s.write(bytes)?, true),
-            Io::Tls(t) if t.conn.wants_write() => {
-                let StreamOwned { conn, sock } = &mut **t;
-                conn.write_tls(sock)?;
-                return Ok((0, true));
-            }
-            Io::Tls(t) => (t.conn.writer().write(bytes)?, false),
-            Io::Gone => return Err(io::ErrorKind::NotConnected.into()),
-        };
-        match n {
-            0 => Err(io::ErrorKind::WriteZero.into()),
-            n => Ok((n, syscall)),
-        }
-    }
-
-    /// True when all of it is out.
-    fn flushed(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        Ok(bytes.is_empty()
-            && match &mut self.io {
-                Io::Plain(s) => s.flush().is_ok(),
-                Io::Tls(t) => !t.conn.wants_write(),
-                Io::Gone => return Err(io::ErrorKind::NotConnected.into()),
-            })
     }
 }
 
@@ -210,6 +206,7 @@ impl<S: Stream> smtp_adapter_common::Connection for Connection<S> {
             io: Io::Plain(stream),
             read_timeout: None,
             write_timeout: None,
+            records: Vec::new(),
         }
     }
 
@@ -218,50 +215,52 @@ impl<S: Stream> smtp_adapter_common::Connection for Connection<S> {
     }
 
     async fn read(&mut self, buf: &mut [u8], limit: Duration) -> io::Result<usize> {
-        if limit.is_zero() {
-            // What is there already, without waiting.
-            self.sock()?
-                .set_nonblocking(true)
-                .map_err(|_| io::ErrorKind::WouldBlock)?;
-            let read = self.read_now(buf);
-            self.sock()?.set_nonblocking(false)?;
-            return read;
-        }
-        if !timeout_still_fits(self.read_timeout, limit) {
+        // A zero limit: what is there already, without waiting.
+        let now = limit.is_zero();
+        if now {
+            let nonblocking = self.sock()?.set_nonblocking(true);
+            nonblocking.map_err(|_| io::ErrorKind::WouldBlock)?;
+        } else if !timeout_still_fits(self.read_timeout, limit) {
             self.read_timeout = None;
             self.sock()?.set_read_timeout(Some(limit))?;
             self.read_timeout = Some(limit);
         }
-        self.read_now(buf)
+        let read = match &mut self.io {
+            Io::Plain(s) => s.read(buf),
+            Io::Tls(t) => t.read(buf),
+            Io::Gone => Err(io::ErrorKind::NotConnected.into()),
+        };
+        if now {
+            self.sock()?.set_nonblocking(false)?;
+        }
+        read
     }
 
-    /// The socket's write timeout bounds one system call, and a peer that
-    /// takes a few octets now and then would keep each call alive: so each
-    /// call after the first gets only what is left of `limit`.
     async fn write_all(&mut self, mut bytes: &[u8], limit: Duration) -> io::Result<()> {
         let deadline = Instant::now() + limit;
-        let mut left = limit;
-        while !self.flushed(bytes)? {
-            if self.write_timeout != Some(left) {
-                self.write_timeout = None;
-                self.sock()?.set_write_timeout(Some(left))?;
-                self.write_timeout = Some(left);
+        let set = &mut self.write_timeout;
+        let t = match &mut self.io {
+            Io::Plain(s) => return write_by(s, bytes, limit, deadline, set),
+            Io::Tls(t) => t,
+            Io::Gone => return Err(io::ErrorKind::NotConnected.into()),
+        };
+        // rustls takes what its buffer holds (64 KiB), then its records go.
+        loop {
+            let n = t.conn.writer().write(bytes)?;
+            bytes = &bytes[n..];
+            self.records.clear();
+            while t.conn.wants_write() {
+                t.conn.write_tls(&mut self.records)?;
             }
-            match self.write_step(bytes) {
-                Ok((n, syscall)) => {
-                    bytes = &bytes[n..];
-                    if syscall {
-                        left = deadline.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            return Err(io::ErrorKind::TimedOut.into());
-                        }
-                    }
+            write_by(&mut t.sock, &self.records, limit, deadline, set)?;
+            match (bytes.is_empty(), n) {
+                (true, _) => return Ok(()),
+                (false, 0) if self.records.is_empty() => {
+                    return Err(io::ErrorKind::WriteZero.into());
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                _ => {}
             }
         }
-        Ok(())
     }
 
     async fn start_tls(
@@ -316,153 +315,14 @@ impl<S: Stream, R: Read> ReadBody<R> for Connection<S> {
 }
 
 /// An open SMTP session over a [`Stream`] (a [`TcpStream`] unless you bring
-/// your own with [`Session::over`]). Each call is the engine's
-/// ([`smtp_adapter_common::Session`]), run to completion.
-#[derive(Debug)]
-pub struct Session<S: Stream = TcpStream>(smtp_adapter_common::Session<Connection<S>>);
-
-impl Session<TcpStream> {
-    /// Connects to `host:port`, trying each resolved address in turn with
-    /// the connect timeout, and opens the session (greeting, EHLO,
-    /// STARTTLS or implicit TLS, AUTH).
-    pub fn connect(host: &str, port: u16, options: &Options) -> Result<Self, Error> {
-        block_on(smtp_adapter_common::Session::connect(host, port, options)).map(Session)
-    }
-}
-
-impl<S: Stream> Session<S> {
-    /// Opens a session over a stream you connected yourself; `host` is the
-    /// name the server's certificate must carry. Implicit TLS only if
-    /// [`Options::implicit_tls`] says so.
-    pub fn over(stream: S, host: &str, options: &Options) -> Result<Self, Error> {
-        block_on(smtp_adapter_common::Session::over(stream, host, options)).map(Session)
-    }
-
-    /// Sends one message whose body is in memory: see
-    /// [`smtp_adapter_common::Session::send`].
-    pub fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
-        block_on(self.0.send(envelope, body))
-    }
-
-    /// Sends one message whose body is read from `body` in 64 KiB chunks
-    /// (constant memory, whatever its size).
-    pub fn send_from(&mut self, envelope: &Envelope, body: impl Read) -> Result<Outcome, Error> {
-        block_on(self.0.send_from(envelope, body))
-    }
-
-    /// Sends several messages, pipelined: see
-    /// [`smtp_adapter_common::Session::send_many`].
-    pub fn send_many<E: IntoEnvelope, B: AsRef<[u8]>>(
-        &mut self,
-        messages: impl IntoIterator<Item = (E, B)>,
-    ) -> Result<Vec<Outcome>, Error> {
-        block_on(self.0.send_many(messages))
-    }
-
-    /// [`Session::send_many`], handing each message's outcome to
-    /// `progress` as soon as it is known.
-    ///
-    /// ```no_run
-    /// # fn run(session: &mut smtp_blocking::Session, envelope: &smtp_blocking::Envelope) -> Result<(), smtp_blocking::Error> {
-    /// let mut done = 0;
-    /// let outcomes = session.send_many_with(
-    ///     (0..100).map(|_| (envelope, &b"Subject: hi\r\n\r\nhello\r\n"[..])),
-    ///     |outcome| {
-    ///         done += 1;
-    ///         eprint!("\r{done}/100 {}", if outcome.is_delivered() { "ok" } else { "failed" });
-    ///     },
-    /// )?;
-    /// # Ok(()) }
-    /// ```
-    pub fn send_many_with<E: IntoEnvelope, B: AsRef<[u8]>>(
-        &mut self,
-        messages: impl IntoIterator<Item = (E, B)>,
-        progress: impl FnMut(&Outcome),
-    ) -> Result<Vec<Outcome>, Error> {
-        block_on(self.0.send_many_with(messages, progress))
-    }
-
-    /// Sends NOOP and waits for its reply (only while idle).
-    pub fn noop(&mut self) -> Result<(), Error> {
-        block_on(self.0.noop())
-    }
-
-    /// Sends RSET and waits for its reply (only while idle).
-    pub fn rset(&mut self) -> Result<(), Error> {
-        block_on(self.0.rset())
-    }
-
-    /// Ends the session with QUIT and waits for the 221, keeping the
-    /// session so that [`Session::events`] still yields the last events.
-    pub fn close(&mut self) -> Result<(), Error> {
-        block_on(self.0.close())
-    }
-
-    /// Ends the session with QUIT and waits for the 221.
-    pub fn quit(self) -> Result<(), Error> {
-        block_on(self.0.quit())
-    }
-
-    /// The core: its stage, the server's capabilities, whether the
-    /// connection is encrypted.
-    pub fn client(&self) -> &Client {
-        self.0.client()
-    }
-
-    /// Drains the events seen so far other than outcomes.
-    pub fn events(&mut self) -> impl Iterator<Item = Event> + '_ {
-        self.0.events()
-    }
-
-    /// The underlying stream (under TLS, if any); `None` only after a TLS
-    /// handshake failed.
-    pub fn get_ref(&self) -> Option<&S> {
-        self.0.get_ref()
-    }
-}
+/// your own with [`Session::over`]): the engine's session, each call run
+/// to completion ([`BlockingSession`]).
+pub type Session<S = TcpStream> = BlockingSession<Connection<S>>;
 
 /// A bounded pool of sessions to one server, shared by cloning (across
-/// threads): the engine's [`smtp_adapter_common::Pool`], each call run to
-/// completion on the calling thread.
-#[derive(Debug, Clone)]
-pub struct Pool(smtp_adapter_common::Pool<Connection<TcpStream>>);
-
-impl Pool {
-    /// A pool of sessions to `host:port`, each opened with `options`.
-    /// Opens nothing yet.
-    pub fn new(host: &str, port: u16, options: Options, config: PoolConfig) -> Self {
-        Pool(smtp_adapter_common::Pool::new(host, port, options, config))
-    }
-
-    /// Sends one message on a session of the pool, waiting for a place
-    /// when every session is busy.
-    pub fn send(&self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
-        block_on(self.0.send(envelope, body))
-    }
-
-    /// What the pool has done so far.
-    pub fn stats(&self) -> PoolStats {
-        self.0.stats()
-    }
-
-    /// Closes the sessions idle for longer than the idle timeout; returns
-    /// how many.
-    pub fn close_idle(&self) -> usize {
-        block_on(self.0.close_idle())
-    }
-
-    /// Closes every idle session with QUIT; later sends fail.
-    pub fn close(&self) {
-        block_on(self.0.close())
-    }
-
-    /// Starts a thread that closes idle sessions on time, until the pool
-    /// is closed or dropped.
-    pub fn spawn_reaper(&self) -> std::thread::JoinHandle<()> {
-        let reaper = self.0.reaper();
-        std::thread::spawn(move || block_on(reaper))
-    }
-}
+/// threads): the engine's pool, each call run to completion on the calling
+/// thread ([`BlockingPool`]).
+pub type Pool = BlockingPool<Connection<TcpStream>>;
 
 /// Sends one message in one call, like the reference program's SendMail:
 /// connects, opens the session, sends, and quits. `Ok` when the server
@@ -477,7 +337,7 @@ pub fn send(
     message: &[u8],
 ) -> Result<Outcome, Error> {
     let send = smtp_adapter_common::send::<Connection<TcpStream>>;
-    block_on(send(host, port, options, envelope, message))
+    futures_lite::future::block_on(send(host, port, options, envelope, message))
 }
 
 /// The README's code, compiled as doc tests so it cannot rot.
