@@ -37,6 +37,11 @@ pub enum Error {
         /// [`TlsFailed`](ErrorKind::TlsFailed) or
         /// [`BodySourceFailed`](ErrorKind::BodySourceFailed)).
         cause: Option<Cause>,
+        /// For a call that sent one message: its end of data went out and
+        /// the session ended before the reply, so the server may have
+        /// accepted it ([`Outcome::fate_unknown`]). Sending it again risks
+        /// delivering it twice. False for every other error.
+        fate_unknown: bool,
     },
     /// The caller used the session out of turn (after it was closed, or
     /// with a message without recipients). Nothing was sent.
@@ -103,7 +108,20 @@ impl Error {
         Error::Smtp {
             error: Box::new(error.clone()),
             cause,
+            fate_unknown: false,
         }
+    }
+
+    /// True when the message of a one-message call may have been accepted
+    /// although the call failed (see [`Error::Smtp`]'s `fate_unknown`).
+    pub fn is_fate_unknown(&self) -> bool {
+        matches!(
+            self,
+            Error::Smtp {
+                fate_unknown: true,
+                ..
+            }
+        )
     }
 
     /// The stage the dialogue was at, for a session error.
@@ -159,7 +177,7 @@ impl Error {
     /// a connect, write or handshake that took too long.
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Smtp { error, cause } => {
+            Error::Smtp { error, cause, .. } => {
                 *error.kind() == ErrorKind::Timeout || cause.as_ref().is_some_and(Cause::is_timeout)
             }
             Error::Connect { source, .. } => source.kind() == io::ErrorKind::TimedOut,
@@ -191,11 +209,20 @@ impl fmt::Display for Error {
             Error::Connect { host, port, source } => {
                 write!(f, "connecting to {host} port {port} failed: {source}")
             }
-            Error::Smtp { error, cause } => {
+            Error::Smtp {
+                error,
+                cause,
+                fate_unknown,
+            } => {
                 write!(f, "SMTP {error}")?;
-                match cause {
-                    Some(cause) => write!(f, ": {cause}"),
-                    None => Ok(()),
+                if let Some(cause) = cause {
+                    write!(f, ": {cause}")?;
+                }
+                match fate_unknown {
+                    true => {
+                        f.write_str(" (after the end of data: the message may have been accepted)")
+                    }
+                    false => Ok(()),
                 }
             }
             Error::Usage(e) => write!(f, "misuse of the session: {e}"),

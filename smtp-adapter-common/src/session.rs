@@ -327,14 +327,16 @@ impl<C: Connection> Session<C> {
     /// A message's outcome when the server decided on it (accepted or
     /// refused), else the error that ended the session before it did.
     pub(crate) fn decided(&self, outcome: Option<Outcome>) -> Result<Outcome, Error> {
+        let fate_unknown = outcome.as_ref().is_some_and(Outcome::fate_unknown);
         match outcome {
             Some(Outcome {
                 result: Err(TransactionError::NotSent(e)),
                 ..
-            }) => Err(Error::session(
-                self.client.error().unwrap_or(&e),
-                self.cause.clone(),
-            )),
+            }) => Err(Error::Smtp {
+                error: Box::new(self.client.error().unwrap_or(&e).clone()),
+                cause: self.cause.clone(),
+                fate_unknown,
+            }),
             Some(outcome) => Ok(outcome),
             None => Err(self.failure().unwrap_or(UsageError::SessionClosed.into())),
         }

@@ -245,3 +245,17 @@ fn a_message_without_recipients_is_refused_before_anything_is_written() {
     assert_eq!(s.get_ref().unwrap().wire, b"EHLO localhost\r\n");
     assert!(s.is_usable(), "nothing changed");
 }
+
+#[test]
+fn a_send_that_fails_after_its_end_of_data_says_its_fate_is_unknown() {
+    // Closed after the 354: the end of data went out, its reply never came.
+    let mut s = open(vec![GREETING, EHLO, ACCEPT], &Options::default()).unwrap();
+    let err = block_on(s.send(&envelope(), b"x\r\n")).unwrap_err();
+    assert!(err.is_fate_unknown(), "{err:?}");
+    assert!(err.to_string().contains("may have been accepted"), "{err}");
+    // Closed before any reply to MAIL: certainly not accepted.
+    let mut s = open(vec![GREETING, EHLO], &Options::default()).unwrap();
+    let err = block_on(s.send(&envelope(), b"x\r\n")).unwrap_err();
+    assert_eq!(err.kind(), Some(&ErrorKind::ConnectionClosed));
+    assert!(!err.is_fate_unknown(), "{err:?}");
+}

@@ -188,7 +188,7 @@ fn class(transient: bool) -> &'static str {
 /// A session error as one line, and its exit status.
 pub fn session_error(e: &Error) -> (u8, String) {
     match e {
-        Error::Smtp { error, cause } => {
+        Error::Smtp { error, cause, .. } => {
             let (code, line) = smtp_error(error);
             match cause {
                 Some(cause) => (code, format!("{line}: {cause}")),
