@@ -24,6 +24,7 @@ mod connection;
 mod error;
 mod options;
 mod pool;
+mod server_url;
 mod session;
 
 pub use blocking::{BlockingPool, BlockingSession};
@@ -32,6 +33,7 @@ pub use error::{Cause, Error};
 pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget, tls_exporter};
 pub use pool::{Pool, PoolConfig, PoolStats, Shelf};
 pub use rustls;
+pub use server_url::{Target, UrlError, UrlPart};
 pub use session::{CHUNK, IntoEnvelope, READ_CHUNK, Session};
 pub use smtp_proto;
 
