@@ -124,6 +124,21 @@ impl<C: Dial> BlockingPool<C> {
         BlockingPool(Pool::new(host, port, options, config))
     }
 
+    /// A pool for the server a URL names, with the default limits.
+    pub fn from_url(url: &str) -> Result<Self, crate::UrlError> {
+        Ok(Self::builder(url)?.build())
+    }
+
+    /// A builder for a pool to the server a URL names.
+    pub fn builder(url: &str) -> Result<crate::PoolBuilder<Self>, crate::UrlError> {
+        crate::PoolBuilder::from_url(url)
+    }
+
+    /// The pool's configuration.
+    pub fn config(&self) -> PoolConfig {
+        self.0.config()
+    }
+
     /// Sends one message on a session of the pool, waiting for a place
     /// when every session is busy.
     pub fn send(&self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod blocking;
+mod builder;
 mod connection;
 mod error;
 mod options;
@@ -28,6 +29,7 @@ mod server_url;
 mod session;
 
 pub use blocking::{BlockingPool, BlockingSession};
+pub use builder::{FromParts, PoolBuilder};
 pub use connection::{Connection, Dial, ReadBody};
 pub use error::{Cause, Error};
 pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget, tls_exporter};

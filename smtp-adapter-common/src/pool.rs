@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-/// How a pool behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a pool behaves. Set its fields on [`PoolConfig::default`], or use
+/// the [`PoolBuilder`](crate::PoolBuilder).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct PoolConfig {
     /// The most sessions open at once, busy and idle together (at least 1).
     pub max_sessions: usize,
@@ -29,6 +31,13 @@ pub struct PoolConfig {
     /// idle, a 421 or the end of the stream, is always read first, at no
     /// cost.)
     pub check_after: Duration,
+    /// A session that has sent this many messages is closed (with QUIT)
+    /// and a new one opened for the next: for servers that limit messages
+    /// per connection. `None`: no limit.
+    pub max_messages_per_session: Option<u64>,
+    /// At most this many messages start per second, over the whole pool
+    /// (spaced evenly), for providers that throttle. `None`: no limit.
+    pub rate_limit: Option<f64>,
 }
 
 impl Default for PoolConfig {
@@ -39,6 +48,8 @@ impl Default for PoolConfig {
             max_sessions: 4,
             idle_timeout: Duration::from_secs(60),
             check_after: Duration::from_secs(10),
+            max_messages_per_session: None,
+            rate_limit: None,
         }
     }
 }
@@ -58,6 +69,9 @@ pub struct PoolStats {
     pub retried: u64,
     /// Sessions closed for having been idle too long.
     pub idle_closed: u64,
+    /// Sessions closed for having sent
+    /// [`PoolConfig::max_messages_per_session`] messages.
+    pub retired: u64,
     /// Sessions idle in the pool now.
     pub idle: usize,
 }
@@ -138,6 +152,7 @@ struct Counters {
     replaced: AtomicU64,
     retried: AtomicU64,
     idle_closed: AtomicU64,
+    retired: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -153,6 +168,8 @@ struct Inner<C: Dial> {
     shelf: Mutex<Shelf<Session<C>>>,
     counters: Counters,
     closed: AtomicBool,
+    /// When the next message may start, under a rate limit.
+    next_start: Mutex<Instant>,
 }
 
 impl<C: Dial> Inner<C> {
@@ -220,8 +237,21 @@ impl<C: Dial> Pool<C> {
                 shelf: Mutex::new(Shelf::default()),
                 counters: Counters::default(),
                 closed: AtomicBool::new(false),
+                next_start: Mutex::new(Instant::now()),
             }),
         }
+    }
+
+    /// A pool for the server a URL names, with the default limits (see
+    /// [`Target::from_url`](crate::Target::from_url)).
+    pub fn from_url(url: &str) -> Result<Self, crate::UrlError> {
+        Ok(Self::builder(url)?.build())
+    }
+
+    /// A builder for a pool to the server a URL names: trust roots,
+    /// timeouts, limits, an event sink.
+    pub fn builder(url: &str) -> Result<crate::PoolBuilder<Self>, crate::UrlError> {
+        crate::PoolBuilder::from_url(url)
     }
 
     /// The pool's configuration.
@@ -238,6 +268,7 @@ impl<C: Dial> Pool<C> {
             replaced: c.replaced.load(Ordering::Relaxed),
             retried: c.retried.load(Ordering::Relaxed),
             idle_closed: c.idle_closed.load(Ordering::Relaxed),
+            retired: c.retired.load(Ordering::Relaxed),
             idle: self.inner.shelf().len(),
         }
     }
@@ -251,6 +282,7 @@ impl<C: Dial> Pool<C> {
         }
         let _permit = self.inner.permits.acquire().await;
         self.close_expired().await;
+        self.pace().await;
         let mut session = self.checkout().await?;
         let mut outcome = send_on(&mut session, envelope, body).await;
         if outcome.as_ref().is_ok_and(retryable) {
@@ -260,7 +292,7 @@ impl<C: Dial> Pool<C> {
             outcome = send_on(&mut session, envelope, body).await;
         }
         let result = outcome.and_then(|o| session.decided(Some(o)));
-        self.checkin(session);
+        self.checkin(session).await;
         result
     }
 
@@ -356,12 +388,44 @@ impl<C: Dial> Pool<C> {
         }
     }
 
-    /// Puts a session back if it can take another message.
-    fn checkin(&self, mut session: Session<C>) {
+    /// Puts a session back if it can take another message; closes it if
+    /// it has sent as many as a session may.
+    async fn checkin(&self, mut session: Session<C>) {
         // Events no one drained would pile up for the session's lifetime.
         session.events().for_each(drop);
-        if session.is_usable() && !self.inner.closed.load(Ordering::Acquire) {
-            self.inner.shelf().put(session, Instant::now());
+        if !session.is_usable() || self.inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let limit = self.inner.config.max_messages_per_session;
+        if limit.is_some_and(|max| session.messages_sent() >= max) {
+            bump(&self.inner.counters.retired);
+            // It is closed either way; a failing QUIT changes nothing.
+            let _ = session.quit().await;
+            return;
+        }
+        self.inner.shelf().put(session, Instant::now());
+    }
+
+    /// Under a rate limit, waits for this message's turn: turns are
+    /// handed out in order, evenly spaced.
+    async fn pace(&self) {
+        let Some(rate) = self.inner.config.rate_limit.filter(|r| *r > 0.0) else {
+            return;
+        };
+        let interval = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
+        let start = {
+            let mut next = self
+                .inner
+                .next_start
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let start = (*next).max(Instant::now());
+            *next = start + interval;
+            start
+        };
+        let wait = start.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            C::sleep(wait).await;
         }
     }
 }

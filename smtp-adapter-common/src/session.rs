@@ -105,6 +105,8 @@ pub struct Session<C> {
     busy: bool,
     /// What failed on this side, when that ended the session.
     cause: Option<Cause>,
+    /// Messages queued so far.
+    messages: u64,
 }
 
 impl<C: Dial> Session<C> {
@@ -166,6 +168,7 @@ impl<C: Connection> Session<C> {
             events: VecDeque::new(),
             busy: true,
             cause: None,
+            messages: 0,
         };
         let mut opened = Ok(());
         if implicit {
@@ -300,6 +303,11 @@ impl<C: Connection> Session<C> {
         self.conn.stream()
     }
 
+    /// How many messages this session has taken (sent or tried).
+    pub fn messages_sent(&self) -> u64 {
+        self.messages
+    }
+
     /// True when the session can take a message: open, idle, no error, no
     /// call left midway.
     pub fn is_usable(&self) -> bool {
@@ -391,6 +399,7 @@ impl<C: Connection> Session<C> {
                 }
             }
             batch.outcomes.push(None);
+            self.messages += 1;
         }
         Ok(batch)
     }

@@ -140,7 +140,8 @@ mod pool {
     smtp_test_support::pool_suite!(@cases Blocking;
         pool_bounds_concurrency, pool_hundred_messages_over_ten_sessions,
         pool_replaces_a_session_the_server_closed, pool_checks_a_long_idle_session_with_noop,
-        pool_retries_once_when_mail_was_never_accepted, pool_never_resends_after_the_data
+        pool_retries_once_when_mail_was_never_accepted, pool_never_resends_after_the_data,
+        pool_replaces_a_session_after_its_message_limit, pool_holds_its_rate_limit
     );
 }
 
@@ -153,10 +154,8 @@ fn blocking_pool_shared_by_threads() {
         pipelining: true,
         ..Spec::default()
     });
-    let config = PoolConfig {
-        max_sessions: 3,
-        ..PoolConfig::default()
-    };
+    let mut config = PoolConfig::default();
+    config.max_sessions = 3;
     let options = smtp_test_support::cases::options(smtp_test_support::cases::PATIENT);
     let pool = Pool::new("127.0.0.1", server.port(), options, config);
     let bob = smtp_test_support::cases::envelope(&["bob@example.org"]);
@@ -193,10 +192,8 @@ fn blocking_pool_shared_by_threads() {
 fn blocking_pool_reaper_closes_idle_sessions() {
     use smtp_test_support::{MultiServer, Spec};
     let server = MultiServer::start(4, |_| Spec::default());
-    let config = PoolConfig {
-        idle_timeout: Duration::from_millis(150),
-        ..PoolConfig::default()
-    };
+    let mut config = PoolConfig::default();
+    config.idle_timeout = Duration::from_millis(150);
     let options = smtp_test_support::cases::options(smtp_test_support::cases::PATIENT);
     let pool = Pool::new("127.0.0.1", server.port(), options, config);
     let bob = smtp_test_support::cases::envelope(&["bob@example.org"]);

@@ -73,11 +73,10 @@ fn pool<H: PoolHarness>(
     server: &MultiServer,
     tune: impl FnOnce(&mut PoolConfig),
 ) -> Pool<H::Connection> {
-    let mut config = PoolConfig {
-        max_sessions: 4,
-        idle_timeout: Duration::from_secs(3600),
-        check_after: Duration::from_secs(3600),
-    };
+    let mut config = PoolConfig::default();
+    config.max_sessions = 4;
+    config.idle_timeout = Duration::from_secs(3600);
+    config.check_after = Duration::from_secs(3600);
     tune(&mut config);
     Pool::new("127.0.0.1", server.port(), options(PATIENT), config)
 }
@@ -290,6 +289,55 @@ pub fn pool_cancelled_send_frees_its_place<H: PoolHarness>(h: &H) {
     finish(h, pool, server, 2);
 }
 
+/// At most 3 messages per session: 10 messages, one at a time, go over 4
+/// sessions, the first three closed with QUIT after their third message.
+pub fn pool_replaces_a_session_after_its_message_limit<H: PoolHarness>(h: &H) {
+    let server = MultiServer::start(8, |_| pipelining());
+    let pool = pool::<H>(&server, |c| {
+        c.max_sessions = 1;
+        c.max_messages_per_session = Some(3);
+    });
+    let bob = envelope(&["bob@example.org"]);
+    for i in 0..10 {
+        let outcome = h.block_on(pool.send(&bob, &body(i))).expect("sent");
+        assert!(outcome.is_delivered(), "{outcome:?}");
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.connected, stats.retired, stats.idle),
+        (4, 3, 1),
+        "{stats:?}"
+    );
+    let (counts, records) = finish(h, pool, server, 10);
+    assert_eq!(counts.accepted, 4, "the server saw 4 connections");
+    let sizes: Vec<usize> = records.iter().map(|r| r.messages.len()).collect();
+    assert_eq!(sizes, [3, 3, 3, 1]);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.commands.last().map(String::as_str) == Some("QUIT"))
+    );
+}
+
+/// A rate limit of 100 messages a second: 200 messages sent at once start
+/// no faster than that (the turns are spaced 10 ms apart), and not far
+/// slower (a generous floor, for a busy machine).
+pub fn pool_holds_its_rate_limit<H: PoolHarness>(h: &H) {
+    let server = MultiServer::start(8, |_| pipelining());
+    let pool = pool::<H>(&server, |c| c.rate_limit = Some(100.0));
+    let started = std::time::Instant::now();
+    send_all(h, &pool, 200);
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = 200.0 / elapsed;
+    eprintln!("200 messages in {elapsed:.3} s: {rate:.1} per second (limit 100)");
+    assert!(
+        rate <= 110.0,
+        "{rate:.1} messages per second, over the limit"
+    );
+    assert!(rate >= 25.0, "{rate:.1} messages per second");
+    finish(h, pool, server, 200);
+}
+
 /// Generates one `#[test]` per pool case for a [`PoolHarness`] expression.
 #[macro_export]
 macro_rules! pool_suite {
@@ -299,7 +347,8 @@ macro_rules! pool_suite {
             pool_closes_idle_sessions, pool_replaces_a_session_the_server_closed,
             pool_checks_a_long_idle_session_with_noop,
             pool_retries_once_when_mail_was_never_accepted, pool_never_resends_after_the_data,
-            pool_cancelled_send_frees_its_place
+            pool_cancelled_send_frees_its_place, pool_replaces_a_session_after_its_message_limit,
+            pool_holds_its_rate_limit
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {

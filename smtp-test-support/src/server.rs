@@ -586,6 +586,9 @@ impl ServerIo {
 }
 
 fn serve(stream: TcpStream, spec: &Spec, record: &mut Record) -> io::Result<()> {
+    // Each reply is a write of its own: without this, Nagle holds the
+    // second of two replies until the client's delayed ACK (40 ms).
+    stream.set_nodelay(true)?;
     let pki = match (spec.untrusted_cert, spec.tls_fault) {
         (true, _) => crate::pki::untrusted(),
         (false, TlsFault::ExpiredCert) => crate::pki::expired(),

@@ -98,10 +98,8 @@ async fn pooled(
     body: Arc<Vec<u8>>,
     deadline: smtp_bench::Deadline,
 ) -> usize {
-    let config = PoolConfig {
-        max_sessions: args.sessions,
-        ..PoolConfig::default()
-    };
+    let mut config = PoolConfig::default();
+    config.max_sessions = args.sessions;
     let pool = Pool::new("127.0.0.1", args.port, (*options).clone(), config);
     let mut tasks = Vec::new();
     for i in 0..args.sessions {

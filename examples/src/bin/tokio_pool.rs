@@ -11,11 +11,10 @@ use std::time::Duration;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (host, port) = target();
-    let config = PoolConfig {
-        max_sessions: 4,
-        idle_timeout: Duration::from_secs(30),
-        check_after: Duration::from_secs(5),
-    };
+    let mut config = PoolConfig::default();
+    config.max_sessions = 4;
+    config.idle_timeout = Duration::from_secs(30);
+    config.check_after = Duration::from_secs(5);
     let pool = Pool::new(&host, port, options()?, config);
     tokio::spawn(pool.reaper());
     let tasks: Vec<_> = (0..20)
