@@ -19,6 +19,12 @@ impl Certs {
     pub fn ca(&self) -> PathBuf {
         self.dir.join("ca.pem")
     }
+    /// The CA certificate (DER), to trust it alone.
+    pub fn ca_der(&self) -> smtp_blocking::rustls::pki_types::CertificateDer<'static> {
+        use smtp_blocking::rustls::pki_types::pem::PemObject;
+        smtp_blocking::rustls::pki_types::CertificateDer::from_pem_file(self.ca())
+            .expect("the test CA")
+    }
     /// The server's leaf certificate followed by the CA (PEM).
     pub fn chain(&self) -> PathBuf {
         self.dir.join("server-chain.pem")

@@ -24,9 +24,11 @@ mod builder;
 mod connection;
 mod error;
 mod options;
+pub mod outbox;
 mod pool;
 mod server_url;
 mod session;
+mod transport;
 
 pub use blocking::{BlockingPool, BlockingSession};
 pub use builder::{FromParts, PoolBuilder};
@@ -38,6 +40,7 @@ pub use rustls;
 pub use server_url::{Target, UrlError, UrlPart};
 pub use session::{CHUNK, IntoEnvelope, READ_CHUNK, Session};
 pub use smtp_proto;
+pub use transport::{AsyncTransport, FileTransport, StubTransport, Transport};
 
 /// Sends one message in one call, like the reference program's SendMail:
 /// connects, opens the session, sends, and quits. `Ok` when the server

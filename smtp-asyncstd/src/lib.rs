@@ -76,7 +76,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use smtp_adapter_common::{Cause, Error, IntoEnvelope, Options, PoolConfig, PoolStats};
+pub use smtp_adapter_common::{
+    AsyncTransport, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder, PoolConfig,
+    PoolStats, StubTransport, Target, UrlError, rustls,
+};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,

@@ -54,8 +54,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 pub use smtp_adapter_common::{
-    BlockingPool, BlockingSession, Cause, Error, IntoEnvelope, Options, PoolConfig, PoolStats,
-    smtp_proto,
+    BlockingPool, BlockingSession, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder,
+    PoolConfig, PoolStats, StubTransport, Target, Transport, UrlError, outbox, rustls, smtp_proto,
 };
 pub use smtp_proto::{
     Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts, TlsPolicy,

