@@ -18,12 +18,16 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-/// A command awaiting its reply.
+/// A command awaiting its reply, named after the [`Stage`] it belongs to
+/// (the same words name the step's [`Timeouts`](crate::Timeouts) field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cmd {
-    Greeting,
-    Ehlo,
+    /// No command: the 220 greeting.
+    Init,
+    /// EHLO (LHLO with LMTP).
     Helo,
+    /// HELO, after EHLO was answered 500 or 502.
+    HeloFallback,
     StartTls,
     /// AUTH PLAIN or XOAUTH2 with an initial response.
     Auth,
@@ -50,14 +54,21 @@ pub(crate) enum Cmd {
     AuthLogin,
     AuthLoginUsername,
     AuthLoginPassword,
-    Mail(TransactionId),
-    Rcpt(TransactionId, usize),
-    Data(TransactionId),
-    DataEnd(TransactionId),
-    /// LMTP: the delivery reply for the n-th recipient.
-    Delivery(TransactionId, usize),
+    /// MAIL FROM.
+    SetFrom(TransactionId),
+    /// RCPT TO for the n-th recipient.
+    SetTo(TransactionId, usize),
+    /// DATA.
+    StartSendData(TransactionId),
+    /// The end of data (`.`), SMTP: one reply.
+    SendData(TransactionId),
+    /// The end of data (`.` or BDAT LAST), LMTP: the delivery reply for the
+    /// n-th recipient.
+    SendDataDelivery(TransactionId, usize),
+    /// A BDAT chunk; `true` for BDAT LAST (SMTP).
     Bdat(TransactionId, bool),
-    Rset,
+    /// RSET.
+    Reset,
     Noop,
     Quit,
 }
@@ -65,8 +76,8 @@ pub(crate) enum Cmd {
 impl Cmd {
     pub(crate) fn stage(self) -> Stage {
         match self {
-            Cmd::Greeting => Stage::Init,
-            Cmd::Ehlo | Cmd::Helo => Stage::Helo,
+            Cmd::Init => Stage::Init,
+            Cmd::Helo | Cmd::HeloFallback => Stage::Helo,
             Cmd::StartTls => Stage::StartTls,
             Cmd::Auth
             | Cmd::AuthStart
@@ -79,14 +90,28 @@ impl Cmd {
             Cmd::AuthLogin => Stage::AuthLogin,
             Cmd::AuthLoginUsername => Stage::AuthLoginUsername,
             Cmd::AuthLoginPassword => Stage::AuthLoginPassword,
-            Cmd::Mail(_) => Stage::SetFrom,
-            Cmd::Rcpt(..) => Stage::SetTo,
-            Cmd::Data(_) => Stage::StartSendData,
-            Cmd::DataEnd(_) | Cmd::Delivery(..) => Stage::SendData,
+            Cmd::SetFrom(_) => Stage::SetFrom,
+            Cmd::SetTo(..) => Stage::SetTo,
+            Cmd::StartSendData(_) => Stage::StartSendData,
+            Cmd::SendData(_) | Cmd::SendDataDelivery(..) => Stage::SendData,
             Cmd::Bdat(..) => Stage::Bdat,
-            Cmd::Rset => Stage::Reset,
+            Cmd::Reset => Stage::Reset,
             Cmd::Noop => Stage::Noop,
             Cmd::Quit => Stage::Quit,
+        }
+    }
+
+    /// How long its reply may take: the [`Timeouts`](crate::Timeouts) field
+    /// named after its stage.
+    pub(crate) fn timeout(self, t: &crate::time::Timeouts) -> Duration {
+        match self {
+            Cmd::Init => t.init,
+            Cmd::SetFrom(_) => t.set_from,
+            Cmd::SetTo(..) => t.set_to,
+            Cmd::StartSendData(_) => t.start_send_data,
+            Cmd::Bdat(_, false) => t.data_block,
+            Cmd::SendData(_) | Cmd::SendDataDelivery(..) | Cmd::Bdat(_, true) => t.send_data,
+            _ => t.command,
         }
     }
 
@@ -97,22 +122,22 @@ impl Cmd {
     pub(crate) fn ends_group(self) -> bool {
         !matches!(
             self,
-            Cmd::Mail(_)
-                | Cmd::Rcpt(..)
-                | Cmd::DataEnd(_)
-                | Cmd::Delivery(..)
+            Cmd::SetFrom(_)
+                | Cmd::SetTo(..)
+                | Cmd::SendData(_)
+                | Cmd::SendDataDelivery(..)
                 | Cmd::Bdat(..)
-                | Cmd::Rset
+                | Cmd::Reset
         )
     }
 
     pub(crate) fn tx(self) -> Option<TransactionId> {
         match self {
-            Cmd::Mail(t)
-            | Cmd::Rcpt(t, _)
-            | Cmd::Data(t)
-            | Cmd::DataEnd(t)
-            | Cmd::Delivery(t, _)
+            Cmd::SetFrom(t)
+            | Cmd::SetTo(t, _)
+            | Cmd::StartSendData(t)
+            | Cmd::SendData(t)
+            | Cmd::SendDataDelivery(t, _)
             | Cmd::Bdat(t, _) => Some(t),
             _ => None,
         }
@@ -133,6 +158,24 @@ pub(crate) struct Pending {
     /// handed out cannot be its answer (no server answers what it has not
     /// received): it is an extra reply, a protocol error.
     pub(crate) sent: bool,
+}
+
+impl Pending {
+    /// `cmd`, awaiting its reply from `now` on, with the timeout of its stage.
+    pub(crate) fn new(
+        cmd: Cmd,
+        timeouts: &crate::time::Timeouts,
+        now: Instant,
+        sent: bool,
+    ) -> Self {
+        let timeout = cmd.timeout(timeouts);
+        Pending {
+            cmd,
+            timeout,
+            deadline: now + timeout,
+            sent,
+        }
+    }
 }
 
 /// Where the session as a whole is.
@@ -287,14 +330,8 @@ impl Client {
     /// A client for a connection opened at `now`; it first waits for the
     /// greeting.
     pub fn new(config: Config, now: Instant) -> Self {
-        let deadline = now + config.timeouts.greeting;
         let mut pending = VecDeque::new();
-        pending.push_back(Pending {
-            cmd: Cmd::Greeting,
-            timeout: config.timeouts.greeting,
-            deadline,
-            sent: true,
-        });
+        pending.push_back(Pending::new(Cmd::Init, &config.timeouts, now, true));
         Client {
             parser: ReplyParser::new(config.reply_limits),
             encrypted: config.implicit_tls,
@@ -465,7 +502,7 @@ impl Client {
     pub fn handle_tls_failed(&mut self, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
         let implicit_handshake = self.config.implicit_tls
-            && self.pending.front().is_some_and(|p| p.cmd == Cmd::Greeting)
+            && self.pending.front().is_some_and(|p| p.cmd == Cmd::Init)
             && !self.parser.is_mid_reply();
         if self.phase != Phase::TlsHandshake && !implicit_handshake {
             return Err(UsageError::NotExpectingTls);
@@ -580,7 +617,7 @@ impl Client {
 
     /// Sends RSET. Only while the session is idle.
     pub fn rset(&mut self, now: Instant) -> Result<(), UsageError> {
-        self.simple_command(Cmd::Rset, b"RSET\r\n", now)
+        self.simple_command(Cmd::Reset, b"RSET\r\n", now)
     }
 
     fn simple_command(&mut self, cmd: Cmd, line: &[u8], now: Instant) -> Result<(), UsageError> {
@@ -675,22 +712,13 @@ impl Client {
     pub(crate) fn write_command(&mut self, cmd: Cmd, line: &[u8]) {
         let start = self.out.len();
         self.out.extend_from_slice(line);
-        self.await_reply(cmd, start);
+        self.await_reply(cmd, start..self.out.len());
     }
 
-    /// Queues the reply for a command just written at `out[start..]`, and
-    /// records the command in the transcript.
-    pub(crate) fn await_reply(&mut self, cmd: Cmd, start: usize) {
-        let t = &self.config.timeouts;
-        let timeout = match cmd {
-            Cmd::Greeting => t.greeting,
-            Cmd::Mail(_) => t.mail,
-            Cmd::Rcpt(..) => t.rcpt,
-            Cmd::Data(_) => t.data_init,
-            Cmd::Bdat(_, false) => t.data_block,
-            Cmd::DataEnd(_) | Cmd::Delivery(..) | Cmd::Bdat(_, true) => t.data_end,
-            _ => t.command,
-        };
+    /// Queues the reply for a command just written, and records its line,
+    /// `out[line]`, in the transcript (an empty range records nothing: a
+    /// further LMTP delivery reply, or the data after a BDAT line).
+    pub(crate) fn await_reply(&mut self, cmd: Cmd, line: core::ops::Range<usize>) {
         match cmd {
             Cmd::Bdat(..) => self.bdat_in_flight += 1,
             Cmd::Quit => self.quit_sent = true,
@@ -698,17 +726,13 @@ impl Client {
         }
         // The clock of a command behind others starts when the reply before
         // it arrives (see `Pending`).
-        self.pending.push_back(Pending {
-            cmd,
-            timeout,
-            deadline: self.now + timeout,
-            sent: false,
-        });
+        let pending = Pending::new(cmd, &self.config.timeouts, self.now, false);
+        self.pending.push_back(pending);
         if let Some(tx) = cmd.tx().and_then(|id| self.tx_mut(id)) {
             tx.outstanding += 1;
         }
         if self.config.transcript {
-            let line = &self.out[start..];
+            let line = &self.out[line];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);
             let text = match cmd {
                 Cmd::AuthLoginUsername

@@ -44,22 +44,22 @@ impl Client {
         let code = reply.code().value();
         let ok = reply.is_success();
         match cmd {
-            Cmd::Greeting if code == 220 => {
+            Cmd::Init if code == 220 => {
                 self.events.push_back(Event::Greeting(reply));
                 self.send_hello();
             }
-            Cmd::Ehlo if ok => {
+            Cmd::Helo if ok => {
                 self.caps = Some(Capabilities::from_ehlo(&reply));
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
             }
-            Cmd::Ehlo if (code == 500 || code == 502) && self.config.protocol == Protocol::Smtp => {
+            Cmd::Helo if (code == 500 || code == 502) && self.config.protocol == Protocol::Smtp => {
                 let name = self.config.client_name.as_str();
                 let mut line = Vec::new();
                 command::hello(&mut line, b"HELO", name);
-                self.write_command(Cmd::Helo, &line);
+                self.write_command(Cmd::HeloFallback, &line);
             }
-            Cmd::Helo if ok => {
+            Cmd::HeloFallback if ok => {
                 self.caps = Some(Capabilities::default());
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
@@ -139,9 +139,9 @@ impl Client {
                 // QUIT now would be read as the answer).
                 self.write_command(Cmd::AuthCancel, b"*\r\n");
             }
-            Cmd::Greeting
-            | Cmd::Ehlo
+            Cmd::Init
             | Cmd::Helo
+            | Cmd::HeloFallback
             | Cmd::StartTls
             | Cmd::Auth
             | Cmd::AuthStart
@@ -155,7 +155,10 @@ impl Client {
             | Cmd::ScramFinal
             | Cmd::ScramDone => {
                 let stage = cmd.stage();
-                let is_auth = !matches!(cmd, Cmd::Greeting | Cmd::Ehlo | Cmd::Helo | Cmd::StartTls);
+                let is_auth = !matches!(
+                    cmd,
+                    Cmd::Init | Cmd::Helo | Cmd::HeloFallback | Cmd::StartTls
+                );
                 // A cancelled exchange failed whatever the server answers.
                 let kind = if is_auth
                     && (reply.class() != ReplyClass::Transient || cmd == Cmd::AuthCancel)
@@ -171,10 +174,10 @@ impl Client {
                 };
                 return self.fail_at(stage, kind);
             }
-            Cmd::Mail(id) => self.on_mail_reply(id, reply),
-            Cmd::Rcpt(id, i) => self.on_rcpt_reply(id, i, reply),
-            Cmd::Data(id) => self.on_data_reply(id, reply),
-            Cmd::DataEnd(id) => {
+            Cmd::SetFrom(id) => self.on_mail_reply(id, reply),
+            Cmd::SetTo(id, i) => self.on_rcpt_reply(id, i, reply),
+            Cmd::StartSendData(id) => self.on_data_reply(id, reply),
+            Cmd::SendData(id) => {
                 if let Some(tx) = self.tx_mut(id) {
                     // Whatever the reply, the end of data ends the server's
                     // transaction (RFC 5321 section 4.1.1.4).
@@ -188,7 +191,7 @@ impl Client {
                     }
                 }
             }
-            Cmd::Delivery(id, i) => {
+            Cmd::SendDataDelivery(id, i) => {
                 // The server answered the end of data (or BDAT LAST): its
                 // transaction is over.
                 if self.is_latest_started(id) {
@@ -242,8 +245,8 @@ impl Client {
                     }
                 }
             }
-            Cmd::Rset | Cmd::Noop if ok => {}
-            Cmd::Rset | Cmd::Noop => return self.fail_at(cmd.stage(), ErrorKind::Rejected(reply)),
+            Cmd::Reset | Cmd::Noop if ok => {}
+            Cmd::Reset | Cmd::Noop => return self.fail_at(cmd.stage(), ErrorKind::Rejected(reply)),
             Cmd::Quit => return self.close(),
         }
         if let Some(id) = cmd.tx() {
@@ -273,17 +276,17 @@ impl Client {
             return;
         };
         match cmd {
-            Cmd::Rcpt(_, i) => {
+            Cmd::SetTo(_, i) => {
                 if let Some(r) = tx.recipients.get_mut(i) {
                     r.rcpt_reply = Some(reply.clone());
                 }
             }
-            Cmd::Delivery(_, i) => {
+            Cmd::SendDataDelivery(_, i) => {
                 if let Some(r) = tx.recipients.get_mut(i) {
                     r.delivery_reply = Some(reply.clone());
                 }
             }
-            Cmd::DataEnd(_) | Cmd::Bdat(_, true) if tx.failure.is_none() => {
+            Cmd::SendData(_) | Cmd::Bdat(_, true) if tx.failure.is_none() => {
                 tx.ended = true;
                 tx.failure = Some(TransactionError::MessageRejected(reply.clone()));
             }
@@ -364,7 +367,7 @@ impl Client {
                 self.begin_body(id, self.body_mode(id));
             }
         } else if !data_sent {
-            self.write_command(Cmd::Data(id), b"DATA\r\n");
+            self.write_command(Cmd::StartSendData(id), b"DATA\r\n");
         }
     }
 
@@ -376,9 +379,7 @@ impl Client {
                 // end the empty message at once; it is reported failed.
                 let none = tx.no_recipient_error();
                 tx.failure.get_or_insert(none);
-                let start = self.out.len();
-                self.out.extend_from_slice(b".\r\n");
-                self.await_reply(Cmd::DataEnd(id), start);
+                self.write_command(Cmd::SendData(id), b".\r\n");
                 self.server_tx_open = false;
                 if let Some(tx) = self.tx_mut(id) {
                     tx.state = TxState::Ending;
@@ -423,7 +424,7 @@ impl Client {
                 command::bdat(&mut self.out, self.scratch.len(), last);
                 let header_end = self.out.len();
                 self.out.extend_from_slice(&self.scratch);
-                self.expect_bdat(id, last, start, header_end);
+                self.expect_bdat(id, last, start..header_end);
             }
             r
         };
@@ -451,7 +452,7 @@ impl Client {
             self.transcript(stage, Direction::Client, text);
         }
         if body.encoder.mode() == BodyMode::Data {
-            self.expect_data_end(id);
+            self.expect_send_data(id);
             self.server_tx_open = false;
         }
         if let Some(tx) = self.tx_mut(id) {
@@ -462,18 +463,19 @@ impl Client {
         self.pump();
     }
 
-    fn expect_bdat(&mut self, id: TransactionId, last: bool, start: usize, header_end: usize) {
-        // The transcript shows the BDAT line, not the data after it.
-        let transcript = core::mem::replace(&mut self.config.transcript, false);
+    /// A BDAT chunk is written: its BDAT line is `out[line]`, its data
+    /// follows. The transcript shows the line (always at [`Stage::Bdat`],
+    /// even where LMTP's delivery replies answer it), never the data.
+    fn expect_bdat(&mut self, id: TransactionId, last: bool, line: core::ops::Range<usize>) {
+        let nothing = line.end..line.end;
         if last {
-            self.expect_final_replies(id, start);
+            self.expect_final_replies(id, nothing);
         } else {
-            self.await_reply(Cmd::Bdat(id, last), start);
+            self.await_reply(Cmd::Bdat(id, last), nothing);
         }
-        self.config.transcript = transcript;
-        if transcript {
-            let line = self.out[start..header_end - 2].to_vec();
-            self.transcript(Stage::Bdat, Direction::Client, line);
+        if self.config.transcript {
+            let text = self.out[line.start..line.end - 2].to_vec();
+            self.transcript(Stage::Bdat, Direction::Client, text);
         }
     }
 
@@ -488,14 +490,14 @@ impl Client {
 
     /// After the end of data: one reply, or with LMTP one per accepted
     /// recipient.
-    fn expect_data_end(&mut self, id: TransactionId) {
-        let start = self.out.len() - 3;
-        self.expect_final_replies(id, start);
+    fn expect_send_data(&mut self, id: TransactionId) {
+        let end = self.out.len();
+        self.expect_final_replies(id, end - 3..end);
     }
 
-    /// The replies to what ends a message (the `.`, or BDAT LAST, written
-    /// at `out[start..]`): one, or with LMTP one per accepted recipient.
-    fn expect_final_replies(&mut self, id: TransactionId, start: usize) {
+    /// The replies to what ends a message (the `.`, or BDAT LAST, whose
+    /// line is `out[line]`): one, or with LMTP one per accepted recipient.
+    fn expect_final_replies(&mut self, id: TransactionId, line: core::ops::Range<usize>) {
         let lmtp = self.config.protocol == Protocol::Lmtp;
         let accepted: Vec<usize> = match self.tx(id) {
             Some(tx) if lmtp => tx
@@ -512,15 +514,19 @@ impl Client {
             let cmd = if bdat {
                 Cmd::Bdat(id, true)
             } else {
-                Cmd::DataEnd(id)
+                Cmd::SendData(id)
             };
-            self.await_reply(cmd, start);
+            self.await_reply(cmd, line);
         } else {
+            // The line goes into the transcript once, with the first reply.
+            let nothing = line.end..line.end;
             for (n, i) in accepted.into_iter().enumerate() {
-                self.await_reply(
-                    Cmd::Delivery(id, i),
-                    if n == 0 { start } else { self.out.len() },
-                );
+                let line = if n == 0 {
+                    line.clone()
+                } else {
+                    nothing.clone()
+                };
+                self.await_reply(Cmd::SendDataDelivery(id, i), line);
             }
         }
     }
@@ -620,7 +626,7 @@ impl Client {
     /// Writes RSET if the server may hold a transaction nothing has ended.
     fn reset_if_needed(&mut self) {
         if self.server_tx_open && !self.quit_sent && self.phase == Phase::Open {
-            self.write_command(Cmd::Rset, b"RSET\r\n");
+            self.write_command(Cmd::Reset, b"RSET\r\n");
             self.server_tx_open = false;
         }
     }
@@ -656,7 +662,7 @@ impl Client {
             tx.state = TxState::Started;
             tx.bdat = use_bdat;
         }
-        self.await_reply(Cmd::Mail(id), start);
+        self.await_reply(Cmd::SetFrom(id), start..self.out.len());
         self.server_tx_open = true;
         if !pipelined {
             return;
@@ -671,7 +677,7 @@ impl Client {
             let mode = self.body_mode(id);
             self.begin_body(id, mode);
         } else {
-            self.write_command(Cmd::Data(id), b"DATA\r\n");
+            self.write_command(Cmd::StartSendData(id), b"DATA\r\n");
         }
     }
 
@@ -690,13 +696,13 @@ impl Client {
         };
         let no_caps = Capabilities::default();
         command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&no_caps));
-        self.await_reply(Cmd::Rcpt(id, i), start);
+        self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
     }
 
     pub(crate) fn send_hello(&mut self) {
         let (verb, cmd): (&[u8], Cmd) = match self.config.protocol {
-            Protocol::Smtp => (b"EHLO", Cmd::Ehlo),
-            Protocol::Lmtp => (b"LHLO", Cmd::Ehlo),
+            Protocol::Smtp => (b"EHLO", Cmd::Helo),
+            Protocol::Lmtp => (b"LHLO", Cmd::Helo),
         };
         let mut line = Vec::new();
         command::hello(&mut line, verb, self.config.client_name.as_str());
@@ -930,12 +936,8 @@ impl Client {
         // The server is still listening: QUIT, and wait for its reply.
         self.phase = Phase::Closing;
         if quit_on_its_way {
-            self.pending.push_back(Pending {
-                cmd: Cmd::Quit,
-                timeout: self.config.timeouts.command,
-                deadline: self.now + self.config.timeouts.command,
-                sent: true,
-            });
+            let quit = Pending::new(Cmd::Quit, &self.config.timeouts, self.now, true);
+            self.pending.push_back(quit);
         } else {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
         }
