@@ -196,15 +196,70 @@ pub(crate) enum Phase {
     Closed,
 }
 
+/// Where one message (one mail transaction) is. The states follow each
+/// other in this order (a message may skip to [`TxState::Failed`]); what is
+/// written in each is decided in one place, the scheduler
+/// ([`Client::pump`]), and each reply only records what it says (and moves
+/// a message on from [`TxState::Awaiting354`]). With PIPELINING replies to
+/// earlier commands of the message may still be due in any state: a message
+/// leaves the client (its [`Outcome`] reported) once it is
+/// [`AwaitingEndOfData`](TxState::AwaitingEndOfData) or
+/// [`Failed`](TxState::Failed) and none of its commands awaits a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxState {
+    /// Queued behind the messages before it; nothing of it is written. The
+    /// scheduler starts it (RSET first if the server may hold an earlier
+    /// transaction, then its checks and MAIL FROM) once the message started
+    /// last is past its body and a command may be written. The caller has
+    /// nothing to do: its body is asked for when its turn comes.
     Queued,
-    /// MAIL sent; body not yet asked for.
-    Started,
-    /// The body is being taken from the caller.
+    /// MAIL FROM and the first `rcpts_written` RCPT TO are written (none yet
+    /// right after MAIL: awaiting the MAIL reply, without PIPELINING). The
+    /// scheduler writes the next RCPT TO whenever a command may be written
+    /// (without PIPELINING: once the reply before came); after the last
+    /// one it writes DATA, or starts a BDAT body, at once with PIPELINING,
+    /// else (or when the body must wait for the recipients, see
+    /// `body_waits_for_recipients`) once every RCPT is answered and one was
+    /// accepted. The caller waits.
+    Envelope { rcpts_written: usize },
+    /// DATA is written; its 354 is awaited. A 354 moves the message to
+    /// [`TxState::GoAhead`], a refusal to [`TxState::Failed`]. The caller
+    /// waits.
+    Awaiting354,
+    /// The 354 came. The scheduler starts the body, or, when no recipient
+    /// was accepted (RFC 2920 section 3.1), ends the empty message at once
+    /// with a lone `.` and the message is [`TxState::Failed`].
+    GoAhead,
+    /// The body is being taken from the caller: `poll_output` says
+    /// `NeedBody` and the caller gives `send_body` chunks until `last`. With
+    /// DATA they go out dot-stuffed; with BDAT each is a BDAT command (at
+    /// most `MAX_BDAT_IN_FLIGHT` awaiting replies). The last chunk writes the
+    /// end of data (the `.`, or BDAT LAST): [`TxState::AwaitingEndOfData`].
+    /// A failure (every recipient refused, a chunk refused) stops the body:
+    /// [`TxState::Failed`], and the caller is not asked for the rest.
     Body,
-    /// The body is complete; replies may still be due.
-    Ending,
+    /// The end of data (the `.` or BDAT LAST) is written; its reply, with
+    /// LMTP one per accepted recipient, is awaited. Nothing more is written
+    /// for the message; the caller waits for its outcome. This is the only
+    /// state in which the end of data has been sent.
+    AwaitingEndOfData,
+    /// Nothing more is written for the message, and its end of data never
+    /// went out: it failed (its checks, a refusal, its body stopped), or a
+    /// lone `.` ended a DATA no recipient should get. Replies to what was
+    /// written are still awaited; then its outcome is reported (and RSET
+    /// written when the server may still hold the transaction).
+    Failed,
+}
+
+impl TxState {
+    /// True from MAIL FROM until the end of data is written: the next
+    /// message may not start yet.
+    pub(crate) fn before_end_of_data(self) -> bool {
+        matches!(
+            self,
+            TxState::Envelope { .. } | TxState::Awaiting354 | TxState::GoAhead | TxState::Body
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -213,20 +268,26 @@ pub(crate) struct Tx {
     pub(crate) envelope: Envelope,
     pub(crate) recipients: Vec<RecipientResult>,
     pub(crate) state: TxState,
-    /// Commands of this transaction still awaiting replies.
-    pub(crate) outstanding: usize,
     pub(crate) failure: Option<crate::error::TransactionError>,
     pub(crate) final_reply: Option<crate::reply::Reply>,
-    pub(crate) accepted: usize,
+    /// The body goes in BDAT chunks (chosen when MAIL is written).
     pub(crate) bdat: bool,
     /// The server has answered the end of data: its transaction state is
     /// reset, no RSET is needed.
     pub(crate) ended: bool,
-    /// The end of data (or BDAT LAST) went out.
-    pub(crate) end_sent: bool,
 }
 
 impl Tx {
+    /// The end of data (or BDAT LAST) went out.
+    pub(crate) fn end_of_data_sent(&self) -> bool {
+        self.state == TxState::AwaitingEndOfData
+    }
+
+    /// How many RCPT TO were accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        self.recipients.iter().filter(|r| r.rcpt_accepted()).count()
+    }
+
     /// Every RCPT has been answered.
     pub(crate) fn all_answered(&self) -> bool {
         self.recipients.iter().all(|r| r.rcpt_reply.is_some())
@@ -246,6 +307,7 @@ impl Tx {
         self,
         result: Result<crate::reply::Reply, crate::error::TransactionError>,
     ) -> Outcome {
+        let end_of_data_sent = self.end_of_data_sent();
         let mut recipients = self.recipients;
         for (r, from) in recipients.iter_mut().zip(self.envelope.recipients) {
             r.address = from.address;
@@ -254,7 +316,7 @@ impl Tx {
             id: self.id,
             recipients,
             result,
-            end_of_data_sent: self.end_sent,
+            end_of_data_sent,
         }
     }
 }
@@ -286,8 +348,6 @@ pub struct Client {
     pub(crate) quit_asked: bool,
     /// QUIT has been written.
     pub(crate) quit_sent: bool,
-    /// Messages queued and not yet started: always the last ones in `txs`.
-    pub(crate) queued: usize,
     /// BDAT chunks awaiting their replies.
     pub(crate) bdat_in_flight: usize,
     /// The server may hold a mail transaction that nothing written so far
@@ -349,7 +409,6 @@ impl Client {
             error: None,
             quit_asked: false,
             quit_sent: false,
-            queued: 0,
             bdat_in_flight: 0,
             server_tx_open: false,
             next_id: 1,
@@ -570,19 +629,15 @@ impl Client {
                 fate_unknown: false,
             })
             .collect();
-        self.queued += 1;
         self.txs.push_back(Tx {
             id,
             envelope,
             recipients,
             state: TxState::Queued,
-            outstanding: 0,
             failure: None,
             final_reply: None,
-            accepted: 0,
             bdat: false,
             ended: false,
-            end_sent: false,
         });
         self.pump();
         Ok(id)
@@ -697,6 +752,20 @@ impl Client {
         self.txs.iter_mut().find(|t| t.id == id)
     }
 
+    /// How many messages have started (MAIL went out): the first ones in
+    /// `txs`, the queued ones follow.
+    pub(crate) fn started(&self) -> usize {
+        self.txs
+            .iter()
+            .take_while(|t| t.state != TxState::Queued)
+            .count()
+    }
+
+    /// True while a command of message `id` awaits its reply.
+    pub(crate) fn awaits_reply(&self, id: TransactionId) -> bool {
+        self.pending.iter().any(|p| p.cmd.tx() == Some(id))
+    }
+
     /// True once the session has failed or ended (it may still be waiting
     /// for the reply to a polite QUIT).
     pub(crate) fn is_ending(&self) -> bool {
@@ -728,9 +797,6 @@ impl Client {
         // it arrives (see `Pending`).
         let pending = Pending::new(cmd, &self.config.timeouts, self.now, false);
         self.pending.push_back(pending);
-        if let Some(tx) = cmd.tx().and_then(|id| self.tx_mut(id)) {
-            tx.outstanding += 1;
-        }
         if self.config.transcript {
             let line = &self.out[line];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);

@@ -156,9 +156,14 @@ impl RecipientResult {
     /// True when the message reached this recipient: RCPT TO was accepted,
     /// with LMTP delivery succeeded, and its fate is not unknown.
     pub fn accepted(&self) -> bool {
-        self.rcpt_reply.as_ref().is_some_and(Reply::is_success)
+        self.rcpt_accepted()
             && self.delivery_reply.as_ref().is_none_or(Reply::is_success)
             && !self.fate_unknown
+    }
+
+    /// True when its RCPT TO was accepted (whatever came after).
+    pub(crate) fn rcpt_accepted(&self) -> bool {
+        self.rcpt_reply.as_ref().is_some_and(Reply::is_success)
     }
 
     /// The reply that decided this recipient's fate, if any.
@@ -227,12 +232,12 @@ mod tests {
     fn only_a_message_whose_end_of_data_never_went_out_is_retryable() {
         let not_sent = || {
             let error = Error::new(Stage::SetTo, ErrorKind::ConnectionClosed);
-            Err(TransactionError::NotSent(error))
+            TransactionError::NotSent(error)
         };
         // The session ended before the end of data: the server cannot have it.
-        assert!(outcome(not_sent(), false).is_retryable());
+        assert!(outcome(Err(not_sent()), false).is_retryable());
         // After it, the server may have accepted it: its fate is unknown.
-        let unknown = outcome(not_sent(), true);
+        let unknown = outcome(Err(not_sent()), true);
         assert!(!unknown.is_retryable());
         assert!(unknown.fate_unknown());
         // Delivered, or refused by the server: not for retrying elsewhere.
