@@ -1,6 +1,7 @@
 //! Every transition of the client, in one place: what each reply to each
-//! command does (`on_reply`), what a chunk of body does (`on_body`), when
-//! the next message starts (`pump`) and how a session or message ends.
+//! command does (`on_reply`), what a chunk of body does (`on_body`), what
+//! is written next for the messages (the scheduler, `pump`) and how a
+//! session or message ends.
 
 use crate::body::BodyMode;
 use crate::capabilities::{Capabilities, Mechanism};
@@ -1063,4 +1064,120 @@ fn precheck(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Address;
+    use crate::config::Config;
+    use crate::event::Output;
+    use crate::time::Instant;
+
+    const NOW: Instant = Instant::ZERO;
+
+    /// A session open for mail with `ehlo` as the server's EHLO reply.
+    fn open(ehlo: &[u8]) -> Client {
+        let config = Config {
+            tls: Some(TlsPolicy::Off),
+            ..Config::default()
+        };
+        let mut client = Client::new(config, NOW);
+        client.handle_input(b"220 ready\r\n", NOW);
+        drain(&mut client);
+        client.handle_input(ehlo, NOW);
+        drain(&mut client);
+        client
+    }
+
+    fn drain(client: &mut Client) -> Vec<u8> {
+        let mut sent = Vec::new();
+        while let Output::Transmit(bytes) = client.poll_output() {
+            sent.extend_from_slice(bytes);
+        }
+        sent
+    }
+
+    fn send(client: &mut Client, recipients: usize) {
+        let to =
+            (0..recipients).map(|i| Address::new(&alloc::format!("r{i}@example.org")).unwrap());
+        let envelope = Envelope::new(Address::new("s@example.org").unwrap(), to);
+        client.send(envelope, NOW).unwrap();
+    }
+
+    fn state(client: &Client) -> Option<TxState> {
+        client.txs.front().map(|t| t.state)
+    }
+
+    /// The server's `replies` arrive; the client then writes `sent` and its
+    /// first message is in `then` (`None`: it is finished).
+    fn step(c: &mut Client, replies: &[u8], sent: &[u8], then: Option<TxState>) {
+        c.handle_input(replies, NOW);
+        assert_eq!(
+            drain(c),
+            sent,
+            "after {:?}",
+            alloc::string::String::from_utf8_lossy(replies)
+        );
+        assert_eq!(state(c), then);
+    }
+
+    #[test]
+    fn without_pipelining_each_step_waits_for_its_reply() {
+        let mut c = open(b"250 x\r\n");
+        send(&mut c, 2);
+        let envelope = |n| Some(TxState::Envelope { rcpts_written: n });
+        step(&mut c, b"", b"MAIL FROM:<s@example.org>\r\n", envelope(0));
+        step(
+            &mut c,
+            b"250 ok\r\n",
+            b"RCPT TO:<r0@example.org>\r\n",
+            envelope(1),
+        );
+        step(
+            &mut c,
+            b"550 no\r\n",
+            b"RCPT TO:<r1@example.org>\r\n",
+            envelope(2),
+        );
+        step(
+            &mut c,
+            b"250 ok\r\n",
+            b"DATA\r\n",
+            Some(TxState::Awaiting354),
+        );
+        step(&mut c, b"354 go\r\n", b"", Some(TxState::Body));
+        assert!(!c.txs[0].end_of_data_sent());
+        c.send_body(b"hi\r\n", true, NOW).unwrap();
+        let end = Some(TxState::AwaitingEndOfData);
+        step(&mut c, b"", b"hi\r\n.\r\n", end);
+        assert!(c.txs[0].end_of_data_sent());
+        step(&mut c, b"250 queued\r\n", b"", None);
+    }
+
+    #[test]
+    fn with_pipelining_the_envelope_goes_in_one_write() {
+        let mut c = open(b"250-x\r\n250 PIPELINING\r\n");
+        send(&mut c, 2);
+        let envelope: &[u8] =
+            b"MAIL FROM:<s@example.org>\r\nRCPT TO:<r0@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n";
+        step(&mut c, b"", envelope, Some(TxState::Awaiting354));
+        // Every recipient refused, yet DATA went through: a lone `.`.
+        let replies = b"250 ok\r\n550 no\r\n550 no\r\n354 go\r\n";
+        step(&mut c, replies, b".\r\n", Some(TxState::Failed));
+        step(&mut c, b"250 empty\r\n", b"", None);
+    }
+
+    #[test]
+    fn a_refused_mail_fails_the_message_and_resets_the_server() {
+        let mut c = open(b"250 x\r\n");
+        send(&mut c, 1);
+        step(
+            &mut c,
+            b"",
+            b"MAIL FROM:<s@example.org>\r\n",
+            Some(TxState::Envelope { rcpts_written: 0 }),
+        );
+        step(&mut c, b"550 no\r\n", b"RSET\r\n", None);
+    }
 }
