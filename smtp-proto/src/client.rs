@@ -205,7 +205,7 @@ pub(crate) enum Phase {
 /// leaves the client (its [`Outcome`] reported) once it is
 /// [`AwaitingEndOfData`](TxState::AwaitingEndOfData) or
 /// [`Failed`](TxState::Failed) and none of its commands awaits a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum TxState {
     /// Queued behind the messages before it; nothing of it is written. The
     /// scheduler starts it (RSET first if the server may hold an earlier
@@ -237,7 +237,9 @@ pub(crate) enum TxState {
     /// end of data (the `.`, or BDAT LAST): [`TxState::AwaitingEndOfData`].
     /// A failure (every recipient refused, a chunk refused) stops the body:
     /// [`TxState::Failed`], and the caller is not asked for the rest.
-    Body,
+    /// Only the message started last can be here; it holds the body's
+    /// encoder.
+    Body(BodyState),
     /// The end of data (the `.` or BDAT LAST) is written; its reply, with
     /// LMTP one per accepted recipient, is awaited. Nothing more is written
     /// for the message; the caller waits for its outcome. This is the only
@@ -254,10 +256,10 @@ pub(crate) enum TxState {
 impl TxState {
     /// True from MAIL FROM until the end of data is written: the next
     /// message may not start yet.
-    pub(crate) fn before_end_of_data(self) -> bool {
+    pub(crate) fn before_end_of_data(&self) -> bool {
         matches!(
             self,
-            TxState::Envelope { .. } | TxState::Awaiting354 | TxState::GoAhead | TxState::Body
+            TxState::Envelope { .. } | TxState::Awaiting354 | TxState::GoAhead | TxState::Body(_)
         )
     }
 }
@@ -280,7 +282,7 @@ pub(crate) struct Tx {
 impl Tx {
     /// The end of data (or BDAT LAST) went out.
     pub(crate) fn end_of_data_sent(&self) -> bool {
-        self.state == TxState::AwaitingEndOfData
+        matches!(self.state, TxState::AwaitingEndOfData)
     }
 
     /// How many RCPT TO were accepted so far.
@@ -321,10 +323,11 @@ impl Tx {
     }
 }
 
+/// A body being taken from the caller.
 #[derive(Debug)]
 pub(crate) struct BodyState {
-    pub(crate) tx: TransactionId,
     pub(crate) encoder: BodyEncoder,
+    /// Octets given so far, as given (for the transcript).
     pub(crate) octets: u64,
 }
 
@@ -342,7 +345,6 @@ pub struct Client {
     pub(crate) encrypted: bool,
     pub(crate) starttls_refused: bool,
     pub(crate) txs: VecDeque<Tx>,
-    pub(crate) body: Option<BodyState>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) error: Option<Error>,
     pub(crate) quit_asked: bool,
@@ -404,7 +406,6 @@ impl Client {
             caps: None,
             starttls_refused: false,
             txs: VecDeque::new(),
-            body: None,
             events: VecDeque::new(),
             error: None,
             quit_asked: false,
@@ -454,9 +455,9 @@ impl Client {
         if let Some(p) = self.pending.front() {
             return p.cmd.stage();
         }
-        match (self.phase, &self.body) {
+        match (self.phase, self.body_tx()) {
             (Phase::TlsHandshake, _) => Stage::TlsHandshake,
-            (_, Some(b)) if self.tx(b.tx).is_some_and(|t| t.bdat) => Stage::Bdat,
+            (_, Some(tx)) if tx.bdat => Stage::Bdat,
             (_, Some(_)) => Stage::SendData,
             (Phase::Open, None) => Stage::Ready,
             _ => Stage::Init,
@@ -543,7 +544,7 @@ impl Client {
     /// otherwise [`UsageError::NotExpectingBody`], and nothing changes.
     pub fn handle_body_error(&mut self, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.body.is_none() || self.phase != Phase::Open {
+        if self.body_tx().is_none() || self.phase != Phase::Open {
             return Err(UsageError::NotExpectingBody);
         }
         let stage = self.stage();
@@ -648,7 +649,7 @@ impl Client {
     /// client normalises line ends and dot-stuffs across chunk boundaries.
     pub fn send_body(&mut self, chunk: &[u8], last: bool, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.is_ending() || self.body.is_none() {
+        if self.is_ending() || self.body_tx().is_none() {
             return Err(UsageError::NotExpectingBody);
         }
         self.on_body(chunk, last);
@@ -711,7 +712,7 @@ impl Client {
             Phase::TlsHandshake => return Output::StartTls,
             _ => {}
         }
-        if let Some(b) = &self.body {
+        if let Some(tx) = self.body_tx() {
             let in_flight = self.bdat_in_flight;
             let limit = if self.pipelining() {
                 MAX_BDAT_IN_FLIGHT
@@ -719,7 +720,7 @@ impl Client {
                 1
             };
             if in_flight < limit {
-                return Output::NeedBody(b.tx);
+                return Output::NeedBody(tx.id);
             }
         }
         match self.pending.front() {
@@ -757,7 +758,7 @@ impl Client {
     pub(crate) fn started(&self) -> usize {
         self.txs
             .iter()
-            .take_while(|t| t.state != TxState::Queued)
+            .take_while(|t| !matches!(t.state, TxState::Queued))
             .count()
     }
 
@@ -864,12 +865,17 @@ impl Client {
     /// Starts taking the body of `id`.
     pub(crate) fn begin_body(&mut self, id: TransactionId, mode: BodyMode) {
         if let Some(tx) = self.tx_mut(id) {
-            tx.state = TxState::Body;
+            tx.state = TxState::Body(BodyState {
+                encoder: BodyEncoder::new(mode),
+                octets: 0,
+            });
         }
-        self.body = Some(BodyState {
-            tx: id,
-            encoder: BodyEncoder::new(mode),
-            octets: 0,
-        });
+    }
+
+    /// The message whose body is being taken, if one is.
+    pub(crate) fn body_tx(&self) -> Option<&Tx> {
+        self.txs
+            .iter()
+            .find(|t| matches!(t.state, TxState::Body(_)))
     }
 }

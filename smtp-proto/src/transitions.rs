@@ -304,12 +304,8 @@ impl Client {
     /// there: a 354 still gets its lone `.`.
     fn stop_if_failed(&mut self, id: TransactionId) {
         let Some(tx) = self.tx_mut(id) else { return };
-        if tx.failure.is_none() || !matches!(tx.state, TxState::Envelope { .. } | TxState::Body) {
-            return;
-        }
-        tx.state = TxState::Failed;
-        if self.body.as_ref().is_some_and(|b| b.tx == id) {
-            self.body = None;
+        if tx.failure.is_some() && matches!(tx.state, TxState::Envelope { .. } | TxState::Body(_)) {
+            tx.state = TxState::Failed;
         }
     }
 
@@ -356,35 +352,43 @@ impl Client {
 
     /// Takes a chunk of body from the caller.
     pub(crate) fn on_body(&mut self, chunk: &[u8], last: bool) {
-        let Some(mut body) = self.body.take() else {
+        let tx = self
+            .txs
+            .iter_mut()
+            .find(|t| matches!(t.state, TxState::Body(_)));
+        let Some(Tx {
+            id,
+            state: TxState::Body(body),
+            ..
+        }) = tx
+        else {
             return;
         };
-        let id = body.tx;
+        let id = *id;
         // The transcript reports the message's size as given, before
         // stuffing and without the terminator.
         body.octets += chunk.len() as u64;
+        let octets = body.octets;
         let mode = body.encoder.mode();
-        let result = if mode == BodyMode::Data {
-            let r = body.encoder.encode(chunk, &mut self.out);
-            if last {
-                body.encoder.finish(&mut self.out);
-            }
-            r
+        // DATA's body goes out as it is encoded; a BDAT chunk is counted
+        // first, for its BDAT line.
+        let out = if mode == BodyMode::Data {
+            &mut self.out
         } else {
             self.scratch.clear();
-            let r = body.encoder.encode(chunk, &mut self.scratch);
-            if last {
-                body.encoder.finish(&mut self.scratch);
-            }
-            if r.is_ok() && (last || !self.scratch.is_empty()) {
-                let start = self.out.len();
-                command::bdat(&mut self.out, self.scratch.len(), last);
-                let header_end = self.out.len();
-                self.out.extend_from_slice(&self.scratch);
-                self.expect_bdat(id, last, start..header_end);
-            }
-            r
+            &mut self.scratch
         };
+        let result = body.encoder.encode(chunk, out);
+        if last {
+            body.encoder.finish(out);
+        }
+        if mode != BodyMode::Data && result.is_ok() && (last || !self.scratch.is_empty()) {
+            let start = self.out.len();
+            command::bdat(&mut self.out, self.scratch.len(), last);
+            let header_end = self.out.len();
+            self.out.extend_from_slice(&self.scratch);
+            self.expect_bdat(id, last, start..header_end);
+        }
         let stage = if mode == BodyMode::Data {
             Stage::SendData
         } else {
@@ -396,20 +400,17 @@ impl Client {
             return self.fail_at(stage, ErrorKind::Body(e));
         }
         if !last {
-            self.body = Some(body);
             return;
         }
         if self.config.transcript {
-            let text = alloc::format!("<{} octets of message data>", body.octets).into_bytes();
+            let text = alloc::format!("<{octets} octets of message data>").into_bytes();
             self.transcript(stage, Direction::Client, text);
         }
         if mode == BodyMode::Data {
             self.expect_send_data(id);
             self.server_tx_open = false;
         }
-        if let Some(tx) = self.tx_mut(id) {
-            tx.state = TxState::AwaitingEndOfData;
-        }
+        self.set_state(id, TxState::AwaitingEndOfData);
         self.settle(id);
         self.pump();
     }
@@ -924,7 +925,6 @@ impl Client {
         let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
         self.bdat_in_flight = 0;
-        self.body = None;
         let lmtp = self.config.protocol == Protocol::Lmtp;
         for mut tx in core::mem::take(&mut self.txs) {
             let result = result_when_session_ends(&mut tx, lmtp, &error);
@@ -1105,54 +1105,63 @@ mod tests {
         client.send(envelope, NOW).unwrap();
     }
 
-    fn state(client: &Client) -> Option<TxState> {
-        client.txs.front().map(|t| t.state)
-    }
-
     /// The server's `replies` arrive; the client then writes `sent` and its
-    /// first message is in `then` (`None`: it is finished).
-    fn step(c: &mut Client, replies: &[u8], sent: &[u8], then: Option<TxState>) {
-        c.handle_input(replies, NOW);
-        assert_eq!(
-            drain(c),
-            sent,
-            "after {:?}",
-            alloc::string::String::from_utf8_lossy(replies)
-        );
-        assert_eq!(state(c), then);
+    /// first message is in state `then` (`None`: it is finished).
+    macro_rules! step {
+        ($c:expr, $replies:expr, $sent:expr, $then:pat) => {{
+            let c: &mut Client = $c;
+            c.handle_input($replies, NOW);
+            assert_eq!(drain(c), $sent);
+            let state = c.txs.front().map(|t| &t.state);
+            match state {
+                $then => {}
+                other => panic!("in state {other:?}"),
+            }
+        }};
     }
 
     #[test]
     fn without_pipelining_each_step_waits_for_its_reply() {
         let mut c = open(b"250 x\r\n");
         send(&mut c, 2);
-        let envelope = |n| Some(TxState::Envelope { rcpts_written: n });
-        step(&mut c, b"", b"MAIL FROM:<s@example.org>\r\n", envelope(0));
-        step(
+        let mail = b"MAIL FROM:<s@example.org>\r\n";
+        step!(
+            &mut c,
+            b"",
+            mail,
+            Some(TxState::Envelope { rcpts_written: 0 })
+        );
+        let rcpt0 = b"RCPT TO:<r0@example.org>\r\n";
+        step!(
             &mut c,
             b"250 ok\r\n",
-            b"RCPT TO:<r0@example.org>\r\n",
-            envelope(1),
+            rcpt0,
+            Some(TxState::Envelope { rcpts_written: 1 })
         );
-        step(
+        let rcpt1 = b"RCPT TO:<r1@example.org>\r\n";
+        step!(
             &mut c,
             b"550 no\r\n",
-            b"RCPT TO:<r1@example.org>\r\n",
-            envelope(2),
+            rcpt1,
+            Some(TxState::Envelope { rcpts_written: 2 })
         );
-        step(
+        step!(
             &mut c,
             b"250 ok\r\n",
             b"DATA\r\n",
-            Some(TxState::Awaiting354),
+            Some(TxState::Awaiting354)
         );
-        step(&mut c, b"354 go\r\n", b"", Some(TxState::Body));
+        step!(&mut c, b"354 go\r\n", b"", Some(TxState::Body(_)));
         assert!(!c.txs[0].end_of_data_sent());
         c.send_body(b"hi\r\n", true, NOW).unwrap();
-        let end = Some(TxState::AwaitingEndOfData);
-        step(&mut c, b"", b"hi\r\n.\r\n", end);
+        step!(
+            &mut c,
+            b"",
+            b"hi\r\n.\r\n",
+            Some(TxState::AwaitingEndOfData)
+        );
         assert!(c.txs[0].end_of_data_sent());
-        step(&mut c, b"250 queued\r\n", b"", None);
+        step!(&mut c, b"250 queued\r\n", b"", None);
     }
 
     #[test]
@@ -1161,23 +1170,24 @@ mod tests {
         send(&mut c, 2);
         let envelope: &[u8] =
             b"MAIL FROM:<s@example.org>\r\nRCPT TO:<r0@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n";
-        step(&mut c, b"", envelope, Some(TxState::Awaiting354));
+        step!(&mut c, b"", envelope, Some(TxState::Awaiting354));
         // Every recipient refused, yet DATA went through: a lone `.`.
         let replies = b"250 ok\r\n550 no\r\n550 no\r\n354 go\r\n";
-        step(&mut c, replies, b".\r\n", Some(TxState::Failed));
-        step(&mut c, b"250 empty\r\n", b"", None);
+        step!(&mut c, replies, b".\r\n", Some(TxState::Failed));
+        step!(&mut c, b"250 empty\r\n", b"", None);
     }
 
     #[test]
     fn a_refused_mail_fails_the_message_and_resets_the_server() {
         let mut c = open(b"250 x\r\n");
         send(&mut c, 1);
-        step(
+        let mail = b"MAIL FROM:<s@example.org>\r\n";
+        step!(
             &mut c,
             b"",
-            b"MAIL FROM:<s@example.org>\r\n",
-            Some(TxState::Envelope { rcpts_written: 0 }),
+            mail,
+            Some(TxState::Envelope { rcpts_written: 0 })
         );
-        step(&mut c, b"550 no\r\n", b"RSET\r\n", None);
+        step!(&mut c, b"550 no\r\n", b"RSET\r\n", None);
     }
 }
