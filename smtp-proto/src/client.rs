@@ -350,8 +350,6 @@ pub struct Client {
     pub(crate) quit_asked: bool,
     /// QUIT has been written.
     pub(crate) quit_sent: bool,
-    /// BDAT chunks awaiting their replies.
-    pub(crate) bdat_in_flight: usize,
     /// The server may hold a mail transaction that nothing written so far
     /// ends (MAIL went out, and neither the end of data, nor RSET, nor a
     /// BDAT LAST that was accepted followed): the next MAIL needs RSET first.
@@ -410,7 +408,6 @@ impl Client {
             error: None,
             quit_asked: false,
             quit_sent: false,
-            bdat_in_flight: 0,
             server_tx_open: false,
             next_id: 1,
             now,
@@ -713,7 +710,12 @@ impl Client {
             _ => {}
         }
         if let Some(tx) = self.body_tx() {
-            let in_flight = self.bdat_in_flight;
+            // BDAT chunks awaiting their replies.
+            let in_flight = self
+                .pending
+                .iter()
+                .filter(|p| matches!(p.cmd, Cmd::Bdat(..)))
+                .count();
             let limit = if self.pipelining() {
                 MAX_BDAT_IN_FLIGHT
             } else {
@@ -789,10 +791,8 @@ impl Client {
     /// `out[line]`, in the transcript (an empty range records nothing: a
     /// further LMTP delivery reply, or the data after a BDAT line).
     pub(crate) fn await_reply(&mut self, cmd: Cmd, line: core::ops::Range<usize>) {
-        match cmd {
-            Cmd::Bdat(..) => self.bdat_in_flight += 1,
-            Cmd::Quit => self.quit_sent = true,
-            _ => {}
+        if cmd == Cmd::Quit {
+            self.quit_sent = true;
         }
         // The clock of a command behind others starts when the reply before
         // it arrives (see `Pending`).

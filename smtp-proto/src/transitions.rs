@@ -223,7 +223,6 @@ impl Client {
                 }
             }
             Cmd::Bdat(id, last) => {
-                self.bdat_in_flight = self.bdat_in_flight.saturating_sub(1);
                 let latest = self.is_latest_started(id);
                 if let Some(tx) = self.tx_mut(id) {
                     if !ok && tx.failure.is_none() {
@@ -924,7 +923,6 @@ impl Client {
         // the one whose reply is awaited.
         let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
-        self.bdat_in_flight = 0;
         let lmtp = self.config.protocol == Protocol::Lmtp;
         for mut tx in core::mem::take(&mut self.txs) {
             let result = result_when_session_ends(&mut tx, lmtp, &error);
