@@ -984,7 +984,7 @@ pub(crate) fn refusals_transient(recipients: &[RecipientResult]) -> bool {
 ///   the message is delivered (to those).
 /// - A message whose end of data was answered (a 421) was refused.
 /// - Anything else was not sent, or (its end of data out, no reply) may
-///   have been accepted: [`Outcome::fate_unknown`].
+///   have been accepted: [`Outcome::fate_unknown`](crate::Outcome::fate_unknown).
 // The outcome's own type, stored as it is: boxing it here would only add an
 // allocation per message.
 #[allow(clippy::result_large_err)]
