@@ -40,9 +40,12 @@ use std::time::Duration;
 /// What a command written by the client expects as its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exp {
-    Greeting,
-    Ehlo,
+    /// The 220 greeting.
+    Init,
+    /// EHLO or LHLO.
     Helo,
+    /// HELO after EHLO was refused.
+    HeloFallback,
     StartTls,
     Auth,
     /// `AUTH PLAIN` or `AUTH XOAUTH2` without an initial response.
@@ -50,16 +53,18 @@ pub enum Exp {
     /// `*`: a SASL exchange cancelled.
     AuthCancel,
     AuthLogin,
-    AuthUser,
-    AuthPass,
+    AuthLoginUsername,
+    AuthLoginPassword,
     AuthAbort,
-    Mail(usize),
-    Rcpt(usize, usize),
-    Data(usize),
-    DataEnd(usize),
-    Delivery(usize, usize),
+    SetFrom(usize),
+    SetTo(usize, usize),
+    StartSendData(usize),
+    /// The end of data.
+    SendData(usize),
+    /// LMTP: the delivery reply for one recipient to the end of data.
+    SendDataDelivery(usize, usize),
     Bdat(usize, bool),
-    Rset,
+    Reset,
     Noop,
     Quit,
 }
@@ -72,8 +77,8 @@ impl Exp {
                 | Exp::AuthStart
                 | Exp::AuthCancel
                 | Exp::AuthLogin
-                | Exp::AuthUser
-                | Exp::AuthPass
+                | Exp::AuthLoginUsername
+                | Exp::AuthLoginPassword
                 | Exp::AuthAbort
         )
     }
@@ -82,12 +87,12 @@ impl Exp {
     /// 4.5.3.2, as `Timeouts` names them).
     pub fn timeout(self, t: &Timeouts) -> Duration {
         match self {
-            Exp::Greeting => t.greeting,
-            Exp::Mail(_) => t.mail,
-            Exp::Rcpt(..) => t.rcpt,
-            Exp::Data(_) => t.data_init,
+            Exp::Init => t.init,
+            Exp::SetFrom(_) => t.set_from,
+            Exp::SetTo(..) => t.set_to,
+            Exp::StartSendData(_) => t.start_send_data,
             Exp::Bdat(_, false) => t.data_block,
-            Exp::DataEnd(_) | Exp::Delivery(..) | Exp::Bdat(_, true) => t.data_end,
+            Exp::SendData(_) | Exp::SendDataDelivery(..) | Exp::Bdat(_, true) => t.send_data,
             _ => t.command,
         }
     }
@@ -96,12 +101,12 @@ impl Exp {
     fn ends_group(self) -> bool {
         !matches!(
             self,
-            Exp::Mail(_)
-                | Exp::Rcpt(..)
-                | Exp::DataEnd(_)
-                | Exp::Delivery(..)
+            Exp::SetFrom(_)
+                | Exp::SetTo(..)
+                | Exp::SendData(_)
+                | Exp::SendDataDelivery(..)
                 | Exp::Bdat(..)
-                | Exp::Rset
+                | Exp::Reset
         )
     }
 }
@@ -254,7 +259,7 @@ impl Model {
             after_tls: false,
             open_tx: None,
             challenge: false,
-            expect: VecDeque::from([Exp::Greeting]),
+            expect: VecDeque::from([Exp::Init]),
             parser: ReplyParser::new(limits),
             parser_broken: false,
             replies: VecDeque::new(),
@@ -367,7 +372,7 @@ impl Model {
         if e.is_auth() && r.code().value() == 334 {
             self.challenge = true;
         }
-        if let Exp::Delivery(k, _) = e {
+        if let Exp::SendDataDelivery(k, _) = e {
             // LMTP: a delivery reply means the end of data was taken.
             if self.open_tx == Some(k) {
                 self.open_tx = None;
@@ -376,7 +381,7 @@ impl Model {
         match e {
             // A refused MAIL opened nothing; an accepted BDAT LAST ended
             // its transaction (if no later MAIL has opened another).
-            Exp::Mail(k) if !r.is_success() && self.open_tx == Some(k) => self.open_tx = None,
+            Exp::SetFrom(k) if !r.is_success() && self.open_tx == Some(k) => self.open_tx = None,
             Exp::Bdat(k, true) if r.is_success() && self.open_tx == Some(k) => {
                 self.open_tx = None;
                 let tx = &mut self.txs[k];
@@ -384,15 +389,15 @@ impl Model {
                     tx.end_ok = Some(r);
                 }
             }
-            Exp::Rcpt(k, i) => self.txs[k].rcpt_replies[i] = Some(r),
-            Exp::Data(k) => self.txs[k].data_reply = Some(r),
-            Exp::DataEnd(k) | Exp::Bdat(k, true) => {
+            Exp::SetTo(k, i) => self.txs[k].rcpt_replies[i] = Some(r),
+            Exp::StartSendData(k) => self.txs[k].data_reply = Some(r),
+            Exp::SendData(k) | Exp::Bdat(k, true) => {
                 let tx = &mut self.txs[k];
                 if r.is_success() && tx.end_ok.is_none() {
                     tx.end_ok = Some(r);
                 }
             }
-            Exp::Delivery(k, i) => {
+            Exp::SendDataDelivery(k, i) => {
                 let tx = &mut self.txs[k];
                 if r.is_success() && tx.end_ok.is_none() {
                     tx.end_ok = Some(r.clone());
@@ -518,9 +523,9 @@ impl Model {
             .collect();
         if lmtp && !accepted.is_empty() {
             self.expect
-                .extend(accepted.into_iter().map(|i| Exp::Delivery(k, i)));
+                .extend(accepted.into_iter().map(|i| Exp::SendDataDelivery(k, i)));
         } else {
-            self.expect.push_back(Exp::DataEnd(k));
+            self.expect.push_back(Exp::SendData(k));
         }
         self.pair();
     }
@@ -626,9 +631,9 @@ impl Model {
             Exp::Quit
         } else if last == Last::AuthLogin {
             self.last = Last::AuthUser;
-            Exp::AuthUser
+            Exp::AuthLoginUsername
         } else if last == Last::AuthUser {
-            Exp::AuthPass
+            Exp::AuthLoginPassword
         } else if last == Last::AuthXOAuth2 && line.is_empty() {
             Exp::AuthAbort
         } else if last == Last::AuthStartPlain {
@@ -655,9 +660,9 @@ impl Model {
             self.last = Last::AuthStartXOAuth2;
             Exp::AuthStart
         } else if is_hello {
-            Exp::Ehlo
-        } else if upper.starts_with(b"HELO ") {
             Exp::Helo
+        } else if upper.starts_with(b"HELO ") {
+            Exp::HeloFallback
         } else if line == b"STARTTLS" {
             assert!(!ctx.encrypted, "STARTTLS on an encrypted connection");
             Exp::StartTls
@@ -690,7 +695,7 @@ impl Model {
             self.open_tx = Some(k);
             self.txs[k].mail_sent = true;
             self.cur_tx = Some(k);
-            Exp::Mail(k)
+            Exp::SetFrom(k)
         } else if let Some(rest) = line.strip_prefix(b"RCPT TO:<") {
             let (k, rest) = Self::parse_addr_k(rest, b'r')
                 .unwrap_or_else(|| panic!("unexpected RCPT line {:?}", lossy(line)));
@@ -713,7 +718,7 @@ impl Model {
                 "RCPT for a recipient the message does not have"
             );
             t.rcpt_sent += 1;
-            Exp::Rcpt(k, i)
+            Exp::SetTo(k, i)
         } else if line == b"DATA" {
             let k = self.cur_tx.expect("DATA before any MAIL");
             let t = &mut self.txs[k];
@@ -725,7 +730,7 @@ impl Model {
             assert_eq!(t.rcpt_sent, t.rcpts, "DATA before every RCPT was sent");
             let strict = !ctx.pipelined || self.all_or_nothing;
             self.check_recipients(k, "DATA", strict);
-            Exp::Data(k)
+            Exp::StartSendData(k)
         } else if let Some(rest) = line.strip_prefix(b"BDAT ") {
             let (n, rest) =
                 number(rest).unwrap_or_else(|| panic!("bad BDAT line {:?}", lossy(line)));
@@ -759,7 +764,7 @@ impl Model {
                 let t = &self.txs[k];
                 (0..t.rcpts)
                     .filter(|&i| t.rcpt_replies[i].as_ref().is_some_and(Reply::is_success))
-                    .map(|i| Exp::Delivery(k, i))
+                    .map(|i| Exp::SendDataDelivery(k, i))
                     .collect()
             } else {
                 Vec::new()
@@ -786,10 +791,10 @@ impl Model {
             t.end_sent = true;
             t.lone_dot = true;
             self.open_tx = None;
-            Exp::DataEnd(k)
+            Exp::SendData(k)
         } else if line == b"RSET" {
             self.open_tx = None;
-            Exp::Rset
+            Exp::Reset
         } else if line == b"NOOP" {
             Exp::Noop
         } else {
@@ -802,7 +807,10 @@ impl Model {
                 lossy(line)
             );
         }
-        if !matches!(exp, Exp::Ehlo | Exp::Helo | Exp::StartTls | Exp::Quit) {
+        if !matches!(
+            exp,
+            Exp::Helo | Exp::HeloFallback | Exp::StartTls | Exp::Quit
+        ) {
             self.check_tls_required(&format!("{:?}", lossy(line)), ctx);
         }
         if self.expect.is_empty() {

@@ -18,12 +18,16 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-/// A command awaiting its reply.
+/// A command awaiting its reply, named after the [`Stage`] it belongs to
+/// (the same words name the step's [`Timeouts`](crate::Timeouts) field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cmd {
-    Greeting,
-    Ehlo,
+    /// No command: the 220 greeting.
+    Init,
+    /// EHLO (LHLO with LMTP).
     Helo,
+    /// HELO, after EHLO was answered 500 or 502.
+    HeloFallback,
     StartTls,
     /// AUTH PLAIN or XOAUTH2 with an initial response.
     Auth,
@@ -50,14 +54,21 @@ pub(crate) enum Cmd {
     AuthLogin,
     AuthLoginUsername,
     AuthLoginPassword,
-    Mail(TransactionId),
-    Rcpt(TransactionId, usize),
-    Data(TransactionId),
-    DataEnd(TransactionId),
-    /// LMTP: the delivery reply for the n-th recipient.
-    Delivery(TransactionId, usize),
+    /// MAIL FROM.
+    SetFrom(TransactionId),
+    /// RCPT TO for the n-th recipient.
+    SetTo(TransactionId, usize),
+    /// DATA.
+    StartSendData(TransactionId),
+    /// The end of data (`.`), SMTP: one reply.
+    SendData(TransactionId),
+    /// The end of data (`.` or BDAT LAST), LMTP: the delivery reply for the
+    /// n-th recipient.
+    SendDataDelivery(TransactionId, usize),
+    /// A BDAT chunk; `true` for BDAT LAST (SMTP).
     Bdat(TransactionId, bool),
-    Rset,
+    /// RSET.
+    Reset,
     Noop,
     Quit,
 }
@@ -65,8 +76,8 @@ pub(crate) enum Cmd {
 impl Cmd {
     pub(crate) fn stage(self) -> Stage {
         match self {
-            Cmd::Greeting => Stage::Init,
-            Cmd::Ehlo | Cmd::Helo => Stage::Helo,
+            Cmd::Init => Stage::Init,
+            Cmd::Helo | Cmd::HeloFallback => Stage::Helo,
             Cmd::StartTls => Stage::StartTls,
             Cmd::Auth
             | Cmd::AuthStart
@@ -79,14 +90,28 @@ impl Cmd {
             Cmd::AuthLogin => Stage::AuthLogin,
             Cmd::AuthLoginUsername => Stage::AuthLoginUsername,
             Cmd::AuthLoginPassword => Stage::AuthLoginPassword,
-            Cmd::Mail(_) => Stage::SetFrom,
-            Cmd::Rcpt(..) => Stage::SetTo,
-            Cmd::Data(_) => Stage::StartSendData,
-            Cmd::DataEnd(_) | Cmd::Delivery(..) => Stage::SendData,
+            Cmd::SetFrom(_) => Stage::SetFrom,
+            Cmd::SetTo(..) => Stage::SetTo,
+            Cmd::StartSendData(_) => Stage::StartSendData,
+            Cmd::SendData(_) | Cmd::SendDataDelivery(..) => Stage::SendData,
             Cmd::Bdat(..) => Stage::Bdat,
-            Cmd::Rset => Stage::Reset,
+            Cmd::Reset => Stage::Reset,
             Cmd::Noop => Stage::Noop,
             Cmd::Quit => Stage::Quit,
+        }
+    }
+
+    /// How long its reply may take: the [`Timeouts`](crate::Timeouts) field
+    /// named after its stage.
+    pub(crate) fn timeout(self, t: &crate::time::Timeouts) -> Duration {
+        match self {
+            Cmd::Init => t.init,
+            Cmd::SetFrom(_) => t.set_from,
+            Cmd::SetTo(..) => t.set_to,
+            Cmd::StartSendData(_) => t.start_send_data,
+            Cmd::Bdat(_, false) => t.data_block,
+            Cmd::SendData(_) | Cmd::SendDataDelivery(..) | Cmd::Bdat(_, true) => t.send_data,
+            _ => t.command,
         }
     }
 
@@ -97,22 +122,22 @@ impl Cmd {
     pub(crate) fn ends_group(self) -> bool {
         !matches!(
             self,
-            Cmd::Mail(_)
-                | Cmd::Rcpt(..)
-                | Cmd::DataEnd(_)
-                | Cmd::Delivery(..)
+            Cmd::SetFrom(_)
+                | Cmd::SetTo(..)
+                | Cmd::SendData(_)
+                | Cmd::SendDataDelivery(..)
                 | Cmd::Bdat(..)
-                | Cmd::Rset
+                | Cmd::Reset
         )
     }
 
     pub(crate) fn tx(self) -> Option<TransactionId> {
         match self {
-            Cmd::Mail(t)
-            | Cmd::Rcpt(t, _)
-            | Cmd::Data(t)
-            | Cmd::DataEnd(t)
-            | Cmd::Delivery(t, _)
+            Cmd::SetFrom(t)
+            | Cmd::SetTo(t, _)
+            | Cmd::StartSendData(t)
+            | Cmd::SendData(t)
+            | Cmd::SendDataDelivery(t, _)
             | Cmd::Bdat(t, _) => Some(t),
             _ => None,
         }
@@ -135,6 +160,24 @@ pub(crate) struct Pending {
     pub(crate) sent: bool,
 }
 
+impl Pending {
+    /// `cmd`, awaiting its reply from `now` on, with the timeout of its stage.
+    pub(crate) fn new(
+        cmd: Cmd,
+        timeouts: &crate::time::Timeouts,
+        now: Instant,
+        sent: bool,
+    ) -> Self {
+        let timeout = cmd.timeout(timeouts);
+        Pending {
+            cmd,
+            timeout,
+            deadline: now + timeout,
+            sent,
+        }
+    }
+}
+
 /// Where the session as a whole is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -153,15 +196,72 @@ pub(crate) enum Phase {
     Closed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where one message (one mail transaction) is. The states follow each
+/// other in this order (a message may skip to [`TxState::Failed`]); what is
+/// written in each is decided in one place, the scheduler
+/// ([`Client::pump`]), and each reply only records what it says (and moves
+/// a message on from [`TxState::Awaiting354`]). With PIPELINING replies to
+/// earlier commands of the message may still be due in any state: a message
+/// leaves the client (its [`Outcome`] reported) once it is
+/// [`AwaitingEndOfData`](TxState::AwaitingEndOfData) or
+/// [`Failed`](TxState::Failed) and none of its commands awaits a reply.
+#[derive(Debug)]
 pub(crate) enum TxState {
+    /// Queued behind the messages before it; nothing of it is written. The
+    /// scheduler starts it (RSET first if the server may hold an earlier
+    /// transaction, then its checks and MAIL FROM) once the message started
+    /// last is past its body and a command may be written. The caller has
+    /// nothing to do: its body is asked for when its turn comes.
     Queued,
-    /// MAIL sent; body not yet asked for.
-    Started,
-    /// The body is being taken from the caller.
-    Body,
-    /// The body is complete; replies may still be due.
-    Ending,
+    /// MAIL FROM and the first `rcpts_written` RCPT TO are written (none yet
+    /// right after MAIL: awaiting the MAIL reply, without PIPELINING). The
+    /// scheduler writes the next RCPT TO whenever a command may be written
+    /// (without PIPELINING: once the reply before came); after the last
+    /// one it writes DATA, or starts a BDAT body, at once with PIPELINING,
+    /// else (or when the body must wait for the recipients, see
+    /// `body_waits_for_recipients`) once every RCPT is answered and one was
+    /// accepted. The caller waits.
+    Envelope { rcpts_written: usize },
+    /// DATA is written; its 354 is awaited. A 354 moves the message to
+    /// [`TxState::GoAhead`], a refusal to [`TxState::Failed`]. The caller
+    /// waits.
+    Awaiting354,
+    /// The 354 came. The scheduler starts the body, or, when no recipient
+    /// was accepted (RFC 2920 section 3.1), ends the empty message at once
+    /// with a lone `.` and the message is [`TxState::Failed`].
+    GoAhead,
+    /// The body is being taken from the caller: `poll_output` says
+    /// `NeedBody` and the caller gives `send_body` chunks until `last`. With
+    /// DATA they go out dot-stuffed; with BDAT each is a BDAT command (at
+    /// most `MAX_BDAT_IN_FLIGHT` awaiting replies). The last chunk writes the
+    /// end of data (the `.`, or BDAT LAST): [`TxState::AwaitingEndOfData`].
+    /// A failure (every recipient refused, a chunk refused) stops the body:
+    /// [`TxState::Failed`], and the caller is not asked for the rest.
+    /// Only the message started last can be here; it holds the body's
+    /// encoder.
+    Body(BodyState),
+    /// The end of data (the `.` or BDAT LAST) is written; its reply, with
+    /// LMTP one per accepted recipient, is awaited. Nothing more is written
+    /// for the message; the caller waits for its outcome. This is the only
+    /// state in which the end of data has been sent.
+    AwaitingEndOfData,
+    /// Nothing more is written for the message, and its end of data never
+    /// went out: it failed (its checks, a refusal, its body stopped), or a
+    /// lone `.` ended a DATA no recipient should get. Replies to what was
+    /// written are still awaited; then its outcome is reported (and RSET
+    /// written when the server may still hold the transaction).
+    Failed,
+}
+
+impl TxState {
+    /// True from MAIL FROM until the end of data is written: the next
+    /// message may not start yet.
+    pub(crate) fn before_end_of_data(&self) -> bool {
+        matches!(
+            self,
+            TxState::Envelope { .. } | TxState::Awaiting354 | TxState::GoAhead | TxState::Body(_)
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -170,20 +270,26 @@ pub(crate) struct Tx {
     pub(crate) envelope: Envelope,
     pub(crate) recipients: Vec<RecipientResult>,
     pub(crate) state: TxState,
-    /// Commands of this transaction still awaiting replies.
-    pub(crate) outstanding: usize,
     pub(crate) failure: Option<crate::error::TransactionError>,
     pub(crate) final_reply: Option<crate::reply::Reply>,
-    pub(crate) accepted: usize,
+    /// The body goes in BDAT chunks (chosen when MAIL is written).
     pub(crate) bdat: bool,
     /// The server has answered the end of data: its transaction state is
     /// reset, no RSET is needed.
     pub(crate) ended: bool,
-    /// The end of data (or BDAT LAST) went out.
-    pub(crate) end_sent: bool,
 }
 
 impl Tx {
+    /// The end of data (or BDAT LAST) went out.
+    pub(crate) fn end_of_data_sent(&self) -> bool {
+        matches!(self.state, TxState::AwaitingEndOfData)
+    }
+
+    /// How many RCPT TO were accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        self.recipients.iter().filter(|r| r.rcpt_accepted()).count()
+    }
+
     /// Every RCPT has been answered.
     pub(crate) fn all_answered(&self) -> bool {
         self.recipients.iter().all(|r| r.rcpt_reply.is_some())
@@ -203,6 +309,7 @@ impl Tx {
         self,
         result: Result<crate::reply::Reply, crate::error::TransactionError>,
     ) -> Outcome {
+        let end_of_data_sent = self.end_of_data_sent();
         let mut recipients = self.recipients;
         for (r, from) in recipients.iter_mut().zip(self.envelope.recipients) {
             r.address = from.address;
@@ -211,15 +318,16 @@ impl Tx {
             id: self.id,
             recipients,
             result,
-            end_of_data_sent: self.end_sent,
+            end_of_data_sent,
         }
     }
 }
 
+/// A body being taken from the caller.
 #[derive(Debug)]
 pub(crate) struct BodyState {
-    pub(crate) tx: TransactionId,
     pub(crate) encoder: BodyEncoder,
+    /// Octets given so far, as given (for the transcript).
     pub(crate) octets: u64,
 }
 
@@ -237,16 +345,11 @@ pub struct Client {
     pub(crate) encrypted: bool,
     pub(crate) starttls_refused: bool,
     pub(crate) txs: VecDeque<Tx>,
-    pub(crate) body: Option<BodyState>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) error: Option<Error>,
     pub(crate) quit_asked: bool,
     /// QUIT has been written.
     pub(crate) quit_sent: bool,
-    /// Messages queued and not yet started: always the last ones in `txs`.
-    pub(crate) queued: usize,
-    /// BDAT chunks awaiting their replies.
-    pub(crate) bdat_in_flight: usize,
     /// The server may hold a mail transaction that nothing written so far
     /// ends (MAIL went out, and neither the end of data, nor RSET, nor a
     /// BDAT LAST that was accepted followed): the next MAIL needs RSET first.
@@ -287,14 +390,8 @@ impl Client {
     /// A client for a connection opened at `now`; it first waits for the
     /// greeting.
     pub fn new(config: Config, now: Instant) -> Self {
-        let deadline = now + config.timeouts.greeting;
         let mut pending = VecDeque::new();
-        pending.push_back(Pending {
-            cmd: Cmd::Greeting,
-            timeout: config.timeouts.greeting,
-            deadline,
-            sent: true,
-        });
+        pending.push_back(Pending::new(Cmd::Init, &config.timeouts, now, true));
         Client {
             parser: ReplyParser::new(config.reply_limits),
             encrypted: config.implicit_tls,
@@ -307,13 +404,10 @@ impl Client {
             caps: None,
             starttls_refused: false,
             txs: VecDeque::new(),
-            body: None,
             events: VecDeque::new(),
             error: None,
             quit_asked: false,
             quit_sent: false,
-            queued: 0,
-            bdat_in_flight: 0,
             server_tx_open: false,
             next_id: 1,
             now,
@@ -358,9 +452,9 @@ impl Client {
         if let Some(p) = self.pending.front() {
             return p.cmd.stage();
         }
-        match (self.phase, &self.body) {
+        match (self.phase, self.body_tx()) {
             (Phase::TlsHandshake, _) => Stage::TlsHandshake,
-            (_, Some(b)) if self.tx(b.tx).is_some_and(|t| t.bdat) => Stage::Bdat,
+            (_, Some(tx)) if tx.bdat => Stage::Bdat,
             (_, Some(_)) => Stage::SendData,
             (Phase::Open, None) => Stage::Ready,
             _ => Stage::Init,
@@ -447,7 +541,7 @@ impl Client {
     /// otherwise [`UsageError::NotExpectingBody`], and nothing changes.
     pub fn handle_body_error(&mut self, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.body.is_none() || self.phase != Phase::Open {
+        if self.body_tx().is_none() || self.phase != Phase::Open {
             return Err(UsageError::NotExpectingBody);
         }
         let stage = self.stage();
@@ -465,7 +559,7 @@ impl Client {
     pub fn handle_tls_failed(&mut self, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
         let implicit_handshake = self.config.implicit_tls
-            && self.pending.front().is_some_and(|p| p.cmd == Cmd::Greeting)
+            && self.pending.front().is_some_and(|p| p.cmd == Cmd::Init)
             && !self.parser.is_mid_reply();
         if self.phase != Phase::TlsHandshake && !implicit_handshake {
             return Err(UsageError::NotExpectingTls);
@@ -533,19 +627,15 @@ impl Client {
                 fate_unknown: false,
             })
             .collect();
-        self.queued += 1;
         self.txs.push_back(Tx {
             id,
             envelope,
             recipients,
             state: TxState::Queued,
-            outstanding: 0,
             failure: None,
             final_reply: None,
-            accepted: 0,
             bdat: false,
             ended: false,
-            end_sent: false,
         });
         self.pump();
         Ok(id)
@@ -556,7 +646,7 @@ impl Client {
     /// client normalises line ends and dot-stuffs across chunk boundaries.
     pub fn send_body(&mut self, chunk: &[u8], last: bool, now: Instant) -> Result<(), UsageError> {
         self.reclaim(now);
-        if self.is_ending() || self.body.is_none() {
+        if self.is_ending() || self.body_tx().is_none() {
             return Err(UsageError::NotExpectingBody);
         }
         self.on_body(chunk, last);
@@ -580,7 +670,7 @@ impl Client {
 
     /// Sends RSET. Only while the session is idle.
     pub fn rset(&mut self, now: Instant) -> Result<(), UsageError> {
-        self.simple_command(Cmd::Rset, b"RSET\r\n", now)
+        self.simple_command(Cmd::Reset, b"RSET\r\n", now)
     }
 
     fn simple_command(&mut self, cmd: Cmd, line: &[u8], now: Instant) -> Result<(), UsageError> {
@@ -619,15 +709,20 @@ impl Client {
             Phase::TlsHandshake => return Output::StartTls,
             _ => {}
         }
-        if let Some(b) = &self.body {
-            let in_flight = self.bdat_in_flight;
+        if let Some(tx) = self.body_tx() {
+            // BDAT chunks awaiting their replies.
+            let in_flight = self
+                .pending
+                .iter()
+                .filter(|p| matches!(p.cmd, Cmd::Bdat(..)))
+                .count();
             let limit = if self.pipelining() {
                 MAX_BDAT_IN_FLIGHT
             } else {
                 1
             };
             if in_flight < limit {
-                return Output::NeedBody(b.tx);
+                return Output::NeedBody(tx.id);
             }
         }
         match self.pending.front() {
@@ -660,6 +755,20 @@ impl Client {
         self.txs.iter_mut().find(|t| t.id == id)
     }
 
+    /// How many messages have started (MAIL went out): the first ones in
+    /// `txs`, the queued ones follow.
+    pub(crate) fn started(&self) -> usize {
+        self.txs
+            .iter()
+            .take_while(|t| !matches!(t.state, TxState::Queued))
+            .count()
+    }
+
+    /// True while a command of message `id` awaits its reply.
+    pub(crate) fn awaits_reply(&self, id: TransactionId) -> bool {
+        self.pending.iter().any(|p| p.cmd.tx() == Some(id))
+    }
+
     /// True once the session has failed or ended (it may still be waiting
     /// for the reply to a polite QUIT).
     pub(crate) fn is_ending(&self) -> bool {
@@ -675,40 +784,22 @@ impl Client {
     pub(crate) fn write_command(&mut self, cmd: Cmd, line: &[u8]) {
         let start = self.out.len();
         self.out.extend_from_slice(line);
-        self.await_reply(cmd, start);
+        self.await_reply(cmd, start..self.out.len());
     }
 
-    /// Queues the reply for a command just written at `out[start..]`, and
-    /// records the command in the transcript.
-    pub(crate) fn await_reply(&mut self, cmd: Cmd, start: usize) {
-        let t = &self.config.timeouts;
-        let timeout = match cmd {
-            Cmd::Greeting => t.greeting,
-            Cmd::Mail(_) => t.mail,
-            Cmd::Rcpt(..) => t.rcpt,
-            Cmd::Data(_) => t.data_init,
-            Cmd::Bdat(_, false) => t.data_block,
-            Cmd::DataEnd(_) | Cmd::Delivery(..) | Cmd::Bdat(_, true) => t.data_end,
-            _ => t.command,
-        };
-        match cmd {
-            Cmd::Bdat(..) => self.bdat_in_flight += 1,
-            Cmd::Quit => self.quit_sent = true,
-            _ => {}
+    /// Queues the reply for a command just written, and records its line,
+    /// `out[line]`, in the transcript (an empty range records nothing: a
+    /// further LMTP delivery reply, or the data after a BDAT line).
+    pub(crate) fn await_reply(&mut self, cmd: Cmd, line: core::ops::Range<usize>) {
+        if cmd == Cmd::Quit {
+            self.quit_sent = true;
         }
         // The clock of a command behind others starts when the reply before
         // it arrives (see `Pending`).
-        self.pending.push_back(Pending {
-            cmd,
-            timeout,
-            deadline: self.now + timeout,
-            sent: false,
-        });
-        if let Some(tx) = cmd.tx().and_then(|id| self.tx_mut(id)) {
-            tx.outstanding += 1;
-        }
+        let pending = Pending::new(cmd, &self.config.timeouts, self.now, false);
+        self.pending.push_back(pending);
         if self.config.transcript {
-            let line = &self.out[start..];
+            let line = &self.out[line];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);
             let text = match cmd {
                 Cmd::AuthLoginUsername
@@ -774,12 +865,17 @@ impl Client {
     /// Starts taking the body of `id`.
     pub(crate) fn begin_body(&mut self, id: TransactionId, mode: BodyMode) {
         if let Some(tx) = self.tx_mut(id) {
-            tx.state = TxState::Body;
+            tx.state = TxState::Body(BodyState {
+                encoder: BodyEncoder::new(mode),
+                octets: 0,
+            });
         }
-        self.body = Some(BodyState {
-            tx: id,
-            encoder: BodyEncoder::new(mode),
-            octets: 0,
-        });
+    }
+
+    /// The message whose body is being taken, if one is.
+    pub(crate) fn body_tx(&self) -> Option<&Tx> {
+        self.txs
+            .iter()
+            .find(|t| matches!(t.state, TxState::Body(_)))
     }
 }

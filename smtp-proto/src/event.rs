@@ -117,6 +117,17 @@ impl Outcome {
             || self.recipients.iter().any(|r| r.fate_unknown)
     }
 
+    /// True when the message was not sent and its end of data never went
+    /// out (a [`NotSent`](TransactionError::NotSent) result with
+    /// [`end_of_data_sent`](Outcome::end_of_data_sent) false), so sending it
+    /// again on another session cannot deliver it twice. A message the
+    /// server refused is not retryable here (its refusal says whether to try
+    /// later: [`TransactionError::is_transient`]), nor one whose fate is
+    /// unknown ([`Outcome::fate_unknown`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.result, Err(TransactionError::NotSent(_))) && !self.end_of_data_sent
+    }
+
     /// The recipients the message did not reach.
     pub fn refused(&self) -> impl Iterator<Item = &RecipientResult> {
         self.recipients.iter().filter(|r| !r.accepted())
@@ -145,9 +156,14 @@ impl RecipientResult {
     /// True when the message reached this recipient: RCPT TO was accepted,
     /// with LMTP delivery succeeded, and its fate is not unknown.
     pub fn accepted(&self) -> bool {
-        self.rcpt_reply.as_ref().is_some_and(Reply::is_success)
+        self.rcpt_accepted()
             && self.delivery_reply.as_ref().is_none_or(Reply::is_success)
             && !self.fate_unknown
+    }
+
+    /// True when its RCPT TO was accepted (whatever came after).
+    pub(crate) fn rcpt_accepted(&self) -> bool {
+        self.rcpt_reply.as_ref().is_some_and(Reply::is_success)
     }
 
     /// The reply that decided this recipient's fate, if any.
@@ -190,5 +206,45 @@ impl fmt::Display for TranscriptLine {
         };
         write!(f, "[{}] {who}: ", self.stage)?;
         write_escaped(f, &self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::reply::ReplyCode;
+
+    fn outcome(result: Result<Reply, TransactionError>, end_of_data_sent: bool) -> Outcome {
+        Outcome {
+            id: TransactionId(1),
+            recipients: Vec::new(),
+            result,
+            end_of_data_sent,
+        }
+    }
+
+    fn reply(code: u16) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), [&b"text"[..]])
+    }
+
+    #[test]
+    fn only_a_message_whose_end_of_data_never_went_out_is_retryable() {
+        let not_sent = || {
+            let error = Error::new(Stage::SetTo, ErrorKind::ConnectionClosed);
+            TransactionError::NotSent(error)
+        };
+        // The session ended before the end of data: the server cannot have it.
+        assert!(outcome(Err(not_sent()), false).is_retryable());
+        // After it, the server may have accepted it: its fate is unknown.
+        let unknown = outcome(Err(not_sent()), true);
+        assert!(!unknown.is_retryable());
+        assert!(unknown.fate_unknown());
+        // Delivered, or refused by the server: not for retrying elsewhere.
+        assert!(!outcome(Ok(reply(250)), true).is_retryable());
+        let refused = Err(TransactionError::MessageRejected(reply(451)));
+        assert!(!outcome(refused, true).is_retryable());
+        let refused = Err(TransactionError::MailRejected(reply(550)));
+        assert!(!outcome(refused, false).is_retryable());
     }
 }

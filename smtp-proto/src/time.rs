@@ -41,26 +41,30 @@ impl Add<Duration> for Instant {
 
 /// How long the client waits for each kind of reply before it gives up.
 ///
-/// The defaults are those of RFC 5321 section 4.5.3.2; the ones the RFC does
-/// not name (EHLO, STARTTLS, AUTH, RSET, NOOP, QUIT) use five minutes, and a TLS
-/// handshake two.
+/// Each field is named after the [`Stage`](crate::Stage) whose reply it
+/// times. The defaults are those of RFC 5321 section 4.5.3.2 (its names in
+/// brackets); the ones the RFC does not name (EHLO, STARTTLS, AUTH, RSET,
+/// NOOP, QUIT) use five minutes, and a TLS handshake two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// The 220 greeting.
-    pub greeting: Duration,
+    /// [`Stage::Init`](crate::Stage::Init): the 220 greeting ("initial 220
+    /// message").
+    pub init: Duration,
     /// EHLO, HELO, LHLO, STARTTLS, AUTH, RSET, NOOP and QUIT.
     pub command: Duration,
-    /// MAIL FROM.
-    pub mail: Duration,
-    /// Each RCPT TO.
-    pub rcpt: Duration,
-    /// The 354 to DATA.
-    pub data_init: Duration,
+    /// [`Stage::SetFrom`](crate::Stage::SetFrom): MAIL FROM ("MAIL").
+    pub set_from: Duration,
+    /// [`Stage::SetTo`](crate::Stage::SetTo): each RCPT TO ("RCPT").
+    pub set_to: Duration,
+    /// [`Stage::StartSendData`](crate::Stage::StartSendData): the 354 to
+    /// DATA ("DATA initiation").
+    pub start_send_data: Duration,
     /// Writing one block of the body (adapters use it as their write timeout),
-    /// and each BDAT reply.
+    /// and each BDAT reply but the last ("data block").
     pub data_block: Duration,
-    /// The reply to the end of data (or to the last BDAT).
-    pub data_end: Duration,
+    /// [`Stage::SendData`](crate::Stage::SendData): the reply to the end of
+    /// data, or to BDAT LAST ("DATA termination").
+    pub send_data: Duration,
     /// A TLS handshake (after STARTTLS, or implicit TLS); enforced by the
     /// adapter that runs it.
     pub tls_handshake: Duration,
@@ -70,13 +74,13 @@ impl Default for Timeouts {
     fn default() -> Self {
         const MIN: u64 = 60;
         Timeouts {
-            greeting: Duration::from_secs(5 * MIN),
+            init: Duration::from_secs(5 * MIN),
             command: Duration::from_secs(5 * MIN),
-            mail: Duration::from_secs(5 * MIN),
-            rcpt: Duration::from_secs(5 * MIN),
-            data_init: Duration::from_secs(2 * MIN),
+            set_from: Duration::from_secs(5 * MIN),
+            set_to: Duration::from_secs(5 * MIN),
+            start_send_data: Duration::from_secs(2 * MIN),
             data_block: Duration::from_secs(3 * MIN),
-            data_end: Duration::from_secs(10 * MIN),
+            send_data: Duration::from_secs(10 * MIN),
             tls_handshake: Duration::from_secs(2 * MIN),
         }
     }
@@ -87,13 +91,13 @@ impl Timeouts {
     /// command sets).
     pub const fn uniform(all: Duration) -> Self {
         Timeouts {
-            greeting: all,
+            init: all,
             command: all,
-            mail: all,
-            rcpt: all,
-            data_init: all,
+            set_from: all,
+            set_to: all,
+            start_send_data: all,
             data_block: all,
-            data_end: all,
+            send_data: all,
             tls_handshake: all,
         }
     }

@@ -1,6 +1,7 @@
 //! Every transition of the client, in one place: what each reply to each
-//! command does (`on_reply`), what a chunk of body does (`on_body`), when
-//! the next message starts (`pump`) and how a session or message ends.
+//! command does (`on_reply`), what a chunk of body does (`on_body`), what
+//! is written next for the messages (the scheduler, `pump`) and how a
+//! session or message ends.
 
 use crate::body::BodyMode;
 use crate::capabilities::{Capabilities, Mechanism};
@@ -44,22 +45,22 @@ impl Client {
         let code = reply.code().value();
         let ok = reply.is_success();
         match cmd {
-            Cmd::Greeting if code == 220 => {
+            Cmd::Init if code == 220 => {
                 self.events.push_back(Event::Greeting(reply));
                 self.send_hello();
             }
-            Cmd::Ehlo if ok => {
+            Cmd::Helo if ok => {
                 self.caps = Some(Capabilities::from_ehlo(&reply));
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
             }
-            Cmd::Ehlo if (code == 500 || code == 502) && self.config.protocol == Protocol::Smtp => {
+            Cmd::Helo if (code == 500 || code == 502) && self.config.protocol == Protocol::Smtp => {
                 let name = self.config.client_name.as_str();
                 let mut line = Vec::new();
                 command::hello(&mut line, b"HELO", name);
-                self.write_command(Cmd::Helo, &line);
+                self.write_command(Cmd::HeloFallback, &line);
             }
-            Cmd::Helo if ok => {
+            Cmd::HeloFallback if ok => {
                 self.caps = Some(Capabilities::default());
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
@@ -139,9 +140,9 @@ impl Client {
                 // QUIT now would be read as the answer).
                 self.write_command(Cmd::AuthCancel, b"*\r\n");
             }
-            Cmd::Greeting
-            | Cmd::Ehlo
+            Cmd::Init
             | Cmd::Helo
+            | Cmd::HeloFallback
             | Cmd::StartTls
             | Cmd::Auth
             | Cmd::AuthStart
@@ -155,7 +156,10 @@ impl Client {
             | Cmd::ScramFinal
             | Cmd::ScramDone => {
                 let stage = cmd.stage();
-                let is_auth = !matches!(cmd, Cmd::Greeting | Cmd::Ehlo | Cmd::Helo | Cmd::StartTls);
+                let is_auth = !matches!(
+                    cmd,
+                    Cmd::Init | Cmd::Helo | Cmd::HeloFallback | Cmd::StartTls
+                );
                 // A cancelled exchange failed whatever the server answers.
                 let kind = if is_auth
                     && (reply.class() != ReplyClass::Transient || cmd == Cmd::AuthCancel)
@@ -171,10 +175,10 @@ impl Client {
                 };
                 return self.fail_at(stage, kind);
             }
-            Cmd::Mail(id) => self.on_mail_reply(id, reply),
-            Cmd::Rcpt(id, i) => self.on_rcpt_reply(id, i, reply),
-            Cmd::Data(id) => self.on_data_reply(id, reply),
-            Cmd::DataEnd(id) => {
+            Cmd::SetFrom(id) => self.on_mail_reply(id, reply),
+            Cmd::SetTo(id, i) => self.on_rcpt_reply(id, i, reply),
+            Cmd::StartSendData(id) => self.on_data_reply(id, reply),
+            Cmd::SendData(id) => {
                 if let Some(tx) = self.tx_mut(id) {
                     // Whatever the reply, the end of data ends the server's
                     // transaction (RFC 5321 section 4.1.1.4).
@@ -188,7 +192,7 @@ impl Client {
                     }
                 }
             }
-            Cmd::Delivery(id, i) => {
+            Cmd::SendDataDelivery(id, i) => {
                 // The server answered the end of data (or BDAT LAST): its
                 // transaction is over.
                 if self.is_latest_started(id) {
@@ -219,11 +223,10 @@ impl Client {
                 }
             }
             Cmd::Bdat(id, last) => {
-                self.bdat_in_flight = self.bdat_in_flight.saturating_sub(1);
                 let latest = self.is_latest_started(id);
                 if let Some(tx) = self.tx_mut(id) {
                     if !ok && tx.failure.is_none() {
-                        tx.failure = Some(if tx.accepted == 0 && tx.all_answered() {
+                        tx.failure = Some(if tx.accepted() == 0 && tx.all_answered() {
                             tx.no_recipient_error()
                         } else if last {
                             TransactionError::MessageRejected(reply)
@@ -242,18 +245,12 @@ impl Client {
                     }
                 }
             }
-            Cmd::Rset | Cmd::Noop if ok => {}
-            Cmd::Rset | Cmd::Noop => return self.fail_at(cmd.stage(), ErrorKind::Rejected(reply)),
+            Cmd::Reset | Cmd::Noop if ok => {}
+            Cmd::Reset | Cmd::Noop => return self.fail_at(cmd.stage(), ErrorKind::Rejected(reply)),
             Cmd::Quit => return self.close(),
         }
         if let Some(id) = cmd.tx() {
-            if let Some(tx) = self.tx_mut(id) {
-                tx.outstanding = tx.outstanding.saturating_sub(1);
-            }
-            // A transaction that can no longer succeed takes no more body.
-            if self.tx(id).is_some_and(|t| t.failure.is_some()) {
-                self.abandon_body(id);
-            }
+            self.stop_if_failed(id);
             self.settle(id);
         }
         self.pump();
@@ -273,17 +270,17 @@ impl Client {
             return;
         };
         match cmd {
-            Cmd::Rcpt(_, i) => {
+            Cmd::SetTo(_, i) => {
                 if let Some(r) = tx.recipients.get_mut(i) {
                     r.rcpt_reply = Some(reply.clone());
                 }
             }
-            Cmd::Delivery(_, i) => {
+            Cmd::SendDataDelivery(_, i) => {
                 if let Some(r) = tx.recipients.get_mut(i) {
                     r.delivery_reply = Some(reply.clone());
                 }
             }
-            Cmd::DataEnd(_) | Cmd::Bdat(_, true) if tx.failure.is_none() => {
+            Cmd::SendData(_) | Cmd::Bdat(_, true) if tx.failure.is_none() => {
                 tx.ended = true;
                 tx.failure = Some(TransactionError::MessageRejected(reply.clone()));
             }
@@ -294,186 +291,142 @@ impl Client {
     /// True when `id` is the message started last (no MAIL went out after
     /// its own).
     fn is_latest_started(&self, id: TransactionId) -> bool {
-        let started = self.txs.len() - self.queued;
+        let started = self.started();
         started > 0 && self.txs.get(started - 1).is_some_and(|t| t.id == id)
     }
 
-    /// Stops taking the body of a message that can no longer succeed (every
-    /// recipient refused, a chunk refused): no more BDAT goes out for it, and
-    /// the caller is not asked for the rest. Chunks already sent are still
-    /// answered (RFC 3030 section 2: the server discards them).
-    fn abandon_body(&mut self, id: TransactionId) {
-        if self.body.as_ref().is_none_or(|b| b.tx != id) {
-            return;
-        }
-        self.body = None;
-        if let Some(tx) = self.tx_mut(id) {
-            tx.state = TxState::Ending;
+    /// A message that can no longer succeed (MAIL or every recipient
+    /// refused, a chunk refused) is [`TxState::Failed`]: no more RCPT or
+    /// BDAT goes out for it, and the caller is not asked for the rest of its
+    /// body. Commands already sent are still answered (RFC 3030 section 2:
+    /// the server discards the chunks). A message awaiting its 354 stays
+    /// there: a 354 still gets its lone `.`.
+    fn stop_if_failed(&mut self, id: TransactionId) {
+        let Some(tx) = self.tx_mut(id) else { return };
+        if tx.failure.is_some() && matches!(tx.state, TxState::Envelope { .. } | TxState::Body(_)) {
+            tx.state = TxState::Failed;
         }
     }
 
     fn on_mail_reply(&mut self, id: TransactionId, reply: Reply) {
-        let pipelined = self.pipelining();
         let Some(tx) = self.tx_mut(id) else { return };
         if !reply.is_success() {
             tx.failure
                 .get_or_insert(TransactionError::MailRejected(reply));
-            return;
-        }
-        if !pipelined && tx.failure.is_none() {
-            self.send_rcpt(id, 0);
         }
     }
 
     fn on_rcpt_reply(&mut self, id: TransactionId, i: usize, reply: Reply) {
-        let pipelined = self.pipelining();
         let all_or_nothing = self.config.recipient_policy == RecipientPolicy::AllOrNothing;
-        let body_waits = self.body_waits_for_recipients(self.tx(id).is_some_and(|t| t.bdat));
         let Some(tx) = self.tx_mut(id) else { return };
         let ok = reply.is_success();
-        if ok {
-            tx.accepted += 1;
-        }
         if let Some(r) = tx.recipients.get_mut(i) {
             r.rcpt_reply = Some(reply);
         }
         if tx.failure.is_some() {
             return;
         }
-        let last = i + 1 == tx.recipients.len();
         if all_or_nothing && !ok {
             // Whether it is transient is known once every reply is in.
             tx.failure = Some(TransactionError::RecipientsRejected { transient: true });
-            return;
-        }
-        if !last {
-            if !pipelined {
-                self.send_rcpt(id, i + 1);
-            }
-            return;
-        }
-        if tx.accepted == 0 {
+        } else if i + 1 == tx.recipients.len() && tx.accepted() == 0 {
             tx.failure = Some(tx.no_recipient_error());
-            return;
-        }
-        // With all recipients known: DATA (or the body) goes now, unless it
-        // was pipelined already.
-        let data_sent = pipelined && !body_waits;
-        if tx.bdat {
-            if !data_sent {
-                self.begin_body(id, self.body_mode(id));
-            }
-        } else if !data_sent {
-            self.write_command(Cmd::Data(id), b"DATA\r\n");
         }
     }
 
     fn on_data_reply(&mut self, id: TransactionId, reply: Reply) {
         let Some(tx) = self.tx_mut(id) else { return };
         if reply.code().value() == 354 {
-            if tx.failure.is_some() || tx.accepted == 0 {
-                // RFC 2920 section 3.1: no recipient, yet DATA went through:
-                // end the empty message at once; it is reported failed.
-                let none = tx.no_recipient_error();
-                tx.failure.get_or_insert(none);
-                let start = self.out.len();
-                self.out.extend_from_slice(b".\r\n");
-                self.await_reply(Cmd::DataEnd(id), start);
-                self.server_tx_open = false;
-                if let Some(tx) = self.tx_mut(id) {
-                    tx.state = TxState::Ending;
-                }
-            } else {
-                self.begin_body(id, BodyMode::Data);
-            }
+            tx.state = TxState::GoAhead;
             return;
         }
-        let failure = if tx.accepted == 0 && tx.all_answered() {
+        let failure = if tx.accepted() == 0 && tx.all_answered() {
             tx.no_recipient_error()
         } else {
             TransactionError::DataRejected(reply)
         };
         tx.failure.get_or_insert(failure);
+        tx.state = TxState::Failed;
     }
 
     /// Takes a chunk of body from the caller.
     pub(crate) fn on_body(&mut self, chunk: &[u8], last: bool) {
-        let Some(mut body) = self.body.take() else {
+        let tx = self
+            .txs
+            .iter_mut()
+            .find(|t| matches!(t.state, TxState::Body(_)));
+        let Some(Tx {
+            id,
+            state: TxState::Body(body),
+            ..
+        }) = tx
+        else {
             return;
         };
-        let id = body.tx;
+        let id = *id;
         // The transcript reports the message's size as given, before
         // stuffing and without the terminator.
         body.octets += chunk.len() as u64;
+        let octets = body.octets;
         let mode = body.encoder.mode();
-        let result = if mode == BodyMode::Data {
-            let r = body.encoder.encode(chunk, &mut self.out);
-            if last {
-                body.encoder.finish(&mut self.out);
-            }
-            r
+        // DATA's body goes out as it is encoded; a BDAT chunk is counted
+        // first, for its BDAT line.
+        let out = if mode == BodyMode::Data {
+            &mut self.out
         } else {
             self.scratch.clear();
-            let r = body.encoder.encode(chunk, &mut self.scratch);
-            if last {
-                body.encoder.finish(&mut self.scratch);
-            }
-            if r.is_ok() && (last || !self.scratch.is_empty()) {
-                let start = self.out.len();
-                command::bdat(&mut self.out, self.scratch.len(), last);
-                let header_end = self.out.len();
-                self.out.extend_from_slice(&self.scratch);
-                self.expect_bdat(id, last, start, header_end);
-            }
-            r
+            &mut self.scratch
+        };
+        let result = body.encoder.encode(chunk, out);
+        if last {
+            body.encoder.finish(out);
+        }
+        if mode != BodyMode::Data && result.is_ok() && (last || !self.scratch.is_empty()) {
+            let start = self.out.len();
+            command::bdat(&mut self.out, self.scratch.len(), last);
+            let header_end = self.out.len();
+            self.out.extend_from_slice(&self.scratch);
+            self.expect_bdat(id, last, start..header_end);
+        }
+        let stage = if mode == BodyMode::Data {
+            Stage::SendData
+        } else {
+            Stage::Bdat
         };
         if let Err(e) = result {
             // Part of the body may be out: the only safe end is to drop
             // the connection, so the server discards the message.
-            let stage = if mode == BodyMode::Data {
-                Stage::SendData
-            } else {
-                Stage::Bdat
-            };
             return self.fail_at(stage, ErrorKind::Body(e));
         }
         if !last {
-            self.body = Some(body);
             return;
         }
         if self.config.transcript {
-            let text = alloc::format!("<{} octets of message data>", body.octets).into_bytes();
-            let stage = if body.encoder.mode() == BodyMode::Data {
-                Stage::SendData
-            } else {
-                Stage::Bdat
-            };
+            let text = alloc::format!("<{octets} octets of message data>").into_bytes();
             self.transcript(stage, Direction::Client, text);
         }
-        if body.encoder.mode() == BodyMode::Data {
-            self.expect_data_end(id);
+        if mode == BodyMode::Data {
+            self.expect_send_data(id);
             self.server_tx_open = false;
         }
-        if let Some(tx) = self.tx_mut(id) {
-            tx.state = TxState::Ending;
-            tx.end_sent = true;
-        }
+        self.set_state(id, TxState::AwaitingEndOfData);
         self.settle(id);
         self.pump();
     }
 
-    fn expect_bdat(&mut self, id: TransactionId, last: bool, start: usize, header_end: usize) {
-        // The transcript shows the BDAT line, not the data after it.
-        let transcript = core::mem::replace(&mut self.config.transcript, false);
+    /// A BDAT chunk is written: its BDAT line is `out[line]`, its data
+    /// follows. The transcript shows the line (always at [`Stage::Bdat`],
+    /// even where LMTP's delivery replies answer it), never the data.
+    fn expect_bdat(&mut self, id: TransactionId, last: bool, line: core::ops::Range<usize>) {
+        let nothing = line.end..line.end;
         if last {
-            self.expect_final_replies(id, start);
+            self.expect_final_replies(id, nothing);
         } else {
-            self.await_reply(Cmd::Bdat(id, last), start);
+            self.await_reply(Cmd::Bdat(id, last), nothing);
         }
-        self.config.transcript = transcript;
-        if transcript {
-            let line = self.out[start..header_end - 2].to_vec();
-            self.transcript(Stage::Bdat, Direction::Client, line);
+        if self.config.transcript {
+            let text = self.out[line.start..line.end - 2].to_vec();
+            self.transcript(Stage::Bdat, Direction::Client, text);
         }
     }
 
@@ -488,21 +441,21 @@ impl Client {
 
     /// After the end of data: one reply, or with LMTP one per accepted
     /// recipient.
-    fn expect_data_end(&mut self, id: TransactionId) {
-        let start = self.out.len() - 3;
-        self.expect_final_replies(id, start);
+    fn expect_send_data(&mut self, id: TransactionId) {
+        let end = self.out.len();
+        self.expect_final_replies(id, end - 3..end);
     }
 
-    /// The replies to what ends a message (the `.`, or BDAT LAST, written
-    /// at `out[start..]`): one, or with LMTP one per accepted recipient.
-    fn expect_final_replies(&mut self, id: TransactionId, start: usize) {
+    /// The replies to what ends a message (the `.`, or BDAT LAST, whose
+    /// line is `out[line]`): one, or with LMTP one per accepted recipient.
+    fn expect_final_replies(&mut self, id: TransactionId, line: core::ops::Range<usize>) {
         let lmtp = self.config.protocol == Protocol::Lmtp;
         let accepted: Vec<usize> = match self.tx(id) {
             Some(tx) if lmtp => tx
                 .recipients
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.rcpt_reply.as_ref().is_some_and(Reply::is_success))
+                .filter(|(_, r)| r.rcpt_accepted())
                 .map(|(i, _)| i)
                 .collect(),
             _ => Vec::new(),
@@ -512,43 +465,47 @@ impl Client {
             let cmd = if bdat {
                 Cmd::Bdat(id, true)
             } else {
-                Cmd::DataEnd(id)
+                Cmd::SendData(id)
             };
-            self.await_reply(cmd, start);
+            self.await_reply(cmd, line);
         } else {
+            // The line goes into the transcript once, with the first reply.
+            let nothing = line.end..line.end;
             for (n, i) in accepted.into_iter().enumerate() {
-                self.await_reply(
-                    Cmd::Delivery(id, i),
-                    if n == 0 { start } else { self.out.len() },
-                );
+                let line = if n == 0 {
+                    line.clone()
+                } else {
+                    nothing.clone()
+                };
+                self.await_reply(Cmd::SendDataDelivery(id, i), line);
             }
         }
     }
 
-    /// Finishes a transaction once nothing more is due for it.
+    /// Finishes a transaction once nothing more is due for it: nothing more
+    /// is written for it and none of its commands awaits a reply.
     fn settle(&mut self, id: TransactionId) {
         let Some(pos) = self.txs.iter().position(|t| t.id == id) else {
             return;
         };
-        let tx = &self.txs[pos];
-        let waiting_for_body = tx.state == TxState::Body;
-        if tx.outstanding > 0 || waiting_for_body || tx.state == TxState::Queued {
+        let finished = matches!(
+            self.txs[pos].state,
+            TxState::AwaitingEndOfData | TxState::Failed
+        );
+        if !finished || self.awaits_reply(id) {
             return;
         }
-        // A transaction that failed before its body was asked for: the
-        // caller's body is not wanted.
         let Some(mut tx) = self.txs.remove(pos) else {
             return;
         };
-        if self.body.as_ref().is_some_and(|b| b.tx == id) {
-            self.body = None;
-        }
         let result = match (tx.failure.take(), tx.final_reply.take()) {
             (None, Some(reply)) => Ok(reply),
             // LMTP: a recipient whose delivery reply is 2yz has the message,
             // whatever failed before (a refused chunk, other recipients):
             // nothing the server took is reported lost.
-            (Some(_), Some(reply)) if self.config.protocol == Protocol::Lmtp && tx.end_sent => {
+            (Some(_), Some(reply))
+                if self.config.protocol == Protocol::Lmtp && tx.end_of_data_sent() =>
+            {
                 Ok(reply)
             }
             (Some(TransactionError::RecipientsRejected { .. }), _) => {
@@ -559,51 +516,122 @@ impl Client {
             (Some(e), _) => Err(e),
             (None, None) => Err(tx.no_recipient_error()),
         };
-        // Started messages come first in `txs`, queued ones last. When a
-        // later one has started, the RSET its MAIL needed went before it
-        // (see `pump`).
-        let later_started = self.txs.len() > self.queued;
-        if result.is_err() && !tx.ended && !later_started {
-            self.reset_if_needed();
-        }
+        // The RSET a failed transaction may need is the scheduler's (see
+        // `write_next`).
         self.events
             .push_back(Event::Outcome(tx.into_outcome(result)));
     }
 
-    /// Starts the next message (or QUIT) when the session allows it.
+    /// The scheduler: the one place that decides what is written next for
+    /// the messages and the session's end. It writes until nothing more may
+    /// go out now, in this order:
+    ///
+    /// 1. the message started last, while it is before its end of data:
+    ///    its next RCPT TO, its DATA or the start of its body, or its lone
+    ///    `.` (see [`TxState`]); while it waits, nothing else is written;
+    /// 2. RSET, when the server may hold a transaction nothing written has
+    ///    ended (`server_tx_open`) and either a message is about to start or
+    ///    none is in progress (the last one failed);
+    /// 3. the next queued message (its checks, then MAIL);
+    /// 4. once the caller asked for it and every message is past its end of
+    ///    data, QUIT (with PIPELINING in the same write as the last end of
+    ///    data).
+    ///
+    /// Reply handlers and the body only record what happened and then call
+    /// it; commands are written only when `may_write_command` allows (RFC
+    /// 2920 section 3.1), so without PIPELINING each waits for the reply
+    /// before it.
     pub(crate) fn pump(&mut self) {
-        if self.phase != Phase::Open {
-            return;
-        }
-        // Only the message started last can still be before its end of data
-        // (the next one starts only when it is past it).
-        let last_started_busy = |c: &Client| {
-            let started = c.txs.len() - c.queued;
-            started > 0
-                && c.txs
-                    .get(started - 1)
-                    .is_some_and(|t| matches!(t.state, TxState::Started | TxState::Body))
-        };
-        while self.queued > 0 {
-            if last_started_busy(self) || !self.may_write_command() {
-                break;
+        while self.phase == Phase::Open && self.write_next() {}
+    }
+
+    /// One step of the scheduler: true when something was written (or a
+    /// message moved on), false when nothing may go out now.
+    fn write_next(&mut self) -> bool {
+        let started = self.started();
+        if let Some(tx) = started.checked_sub(1).and_then(|i| self.txs.get(i)) {
+            if tx.state.before_end_of_data() {
+                return self.advance(tx.id);
             }
-            let Some(id) = self.txs.get(self.txs.len() - self.queued).map(|t| t.id) else {
-                break;
-            };
-            // A MAIL written while an earlier transaction may still be open
-            // on the server (a BDAT message whose replies are not all in:
-            // if one turns out a refusal, RFC 3030 leaves the server's state
-            // undefined) is preceded by RSET, so it can never meet "nested
-            // MAIL command". RSET may stand anywhere in a group (RFC 2920).
-            self.reset_if_needed();
-            self.start_transaction(id);
         }
-        // Every message has had its body sent (QUIT may follow the last end
-        // of data in the same write when pipelining).
-        let done = self.queued == 0 && !last_started_busy(self) && self.body.is_none();
-        if self.quit_asked && done && !self.quit_sent && self.may_write_command() {
+        let queued = started < self.txs.len();
+        if !self.may_write_command() || self.quit_sent {
+            return false;
+        }
+        // A MAIL written while an earlier transaction may still be open on
+        // the server (a BDAT message whose replies are not all in: if one
+        // turns out a refusal, RFC 3030 leaves the server's state undefined)
+        // is preceded by RSET, so it can never meet "nested MAIL command";
+        // RSET may stand anywhere in a group (RFC 2920). A failed message
+        // (a refused MAIL, every RCPT, a chunk) gets RSET as soon as no
+        // other one has started.
+        if self.server_tx_open && (queued || started == 0) {
+            self.write_command(Cmd::Reset, b"RSET\r\n");
+            self.server_tx_open = false;
+            return true;
+        }
+        if queued {
+            self.start_transaction(started);
+            return true;
+        }
+        if self.quit_asked {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
+            return true;
+        }
+        false
+    }
+
+    /// The next step of message `id`, started and before its end of data.
+    fn advance(&mut self, id: TransactionId) -> bool {
+        let pipelined = self.pipelining();
+        let may_write = self.may_write_command();
+        let Some(tx) = self.tx(id) else { return false };
+        let bdat = tx.bdat;
+        match tx.state {
+            TxState::Envelope { rcpts_written } if tx.failure.is_none() && may_write => {
+                if rcpts_written < tx.recipients.len() {
+                    self.send_rcpt(id, rcpts_written);
+                    return true;
+                }
+                // With all recipients written: DATA (or the body) goes now
+                // with PIPELINING, else once every RCPT is answered.
+                let at_once = pipelined && !self.body_waits_for_recipients(bdat);
+                let recipients_known = tx.all_answered() && tx.accepted() > 0;
+                if !(at_once || recipients_known) {
+                    return false;
+                }
+                if bdat {
+                    self.begin_body(id, self.body_mode(id));
+                } else {
+                    self.write_command(Cmd::StartSendData(id), b"DATA\r\n");
+                    self.set_state(id, TxState::Awaiting354);
+                }
+                true
+            }
+            TxState::GoAhead if tx.failure.is_some() || tx.accepted() == 0 => {
+                // RFC 2920 section 3.1: no recipient, yet DATA went through:
+                // end the empty message at once; it is reported failed.
+                let none = tx.no_recipient_error();
+                self.write_command(Cmd::SendData(id), b".\r\n");
+                self.server_tx_open = false;
+                if let Some(tx) = self.tx_mut(id) {
+                    tx.failure.get_or_insert(none);
+                    tx.state = TxState::Failed;
+                }
+                true
+            }
+            TxState::GoAhead => {
+                self.begin_body(id, BodyMode::Data);
+                true
+            }
+            // Waiting for replies, or for the caller's body.
+            _ => false,
+        }
+    }
+
+    fn set_state(&mut self, id: TransactionId, state: TxState) {
+        if let Some(tx) = self.tx_mut(id) {
+            tx.state = state;
         }
     }
 
@@ -617,62 +645,36 @@ impl Client {
         }
     }
 
-    /// Writes RSET if the server may hold a transaction nothing has ended.
-    fn reset_if_needed(&mut self) {
-        if self.server_tx_open && !self.quit_sent && self.phase == Phase::Open {
-            self.write_command(Cmd::Rset, b"RSET\r\n");
-            self.server_tx_open = false;
-        }
-    }
-
-    /// Checks what the envelope needs, then sends MAIL (and, pipelined,
-    /// every RCPT and DATA, or starts BDAT).
-    fn start_transaction(&mut self, id: TransactionId) {
-        // It leaves the queue whatever happens next.
-        self.queued = self.queued.saturating_sub(1);
+    /// Starts the queued message at `txs[pos]`: checks what its envelope
+    /// needs, then writes MAIL FROM (the scheduler goes on from there).
+    fn start_transaction(&mut self, pos: usize) {
         let no_caps = Capabilities::default();
         let caps = self.caps.as_ref().unwrap_or(&no_caps);
-        let Some(tx) = self.txs.iter().find(|t| t.id == id) else {
+        let Some(tx) = self.txs.get(pos) else {
             return;
         };
+        let id = tx.id;
         // BDAT over LMTP too (RFC 2033 and RFC 3030 allow it; Dovecot offers
         // CHUNKING on LMTP).
         let use_bdat = self.config.chunking
             && caps.chunking
             && (caps.pipelining || tx.envelope.body_type == BodyType::BinaryMime);
         if let Some(err) = precheck(&tx.envelope, caps, use_bdat, self.encrypted) {
-            if let Some(tx) = self.tx_mut(id) {
+            if let Some(tx) = self.txs.get_mut(pos) {
                 tx.failure = Some(err);
-                tx.state = TxState::Ending;
+                tx.state = TxState::Failed;
                 tx.ended = true;
             }
             return self.settle(id);
         }
         let start = self.out.len();
         command::mail(&mut self.out, &tx.envelope, caps, use_bdat);
-        let n = tx.envelope.recipients.len();
-        let pipelined = self.pipelining();
-        if let Some(tx) = self.tx_mut(id) {
-            tx.state = TxState::Started;
+        if let Some(tx) = self.txs.get_mut(pos) {
+            tx.state = TxState::Envelope { rcpts_written: 0 };
             tx.bdat = use_bdat;
         }
-        self.await_reply(Cmd::Mail(id), start);
+        self.await_reply(Cmd::SetFrom(id), start..self.out.len());
         self.server_tx_open = true;
-        if !pipelined {
-            return;
-        }
-        for i in 0..n {
-            self.send_rcpt(id, i);
-        }
-        if self.body_waits_for_recipients(use_bdat) {
-            return;
-        }
-        if use_bdat {
-            let mode = self.body_mode(id);
-            self.begin_body(id, mode);
-        } else {
-            self.write_command(Cmd::Data(id), b"DATA\r\n");
-        }
     }
 
     fn body_mode(&self, id: TransactionId) -> BodyMode {
@@ -682,6 +684,7 @@ impl Client {
         }
     }
 
+    /// Writes the RCPT TO of the `i`-th recipient.
     fn send_rcpt(&mut self, id: TransactionId, i: usize) {
         let start = self.out.len();
         let tx = self.txs.iter().find(|t| t.id == id);
@@ -690,13 +693,19 @@ impl Client {
         };
         let no_caps = Capabilities::default();
         command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&no_caps));
-        self.await_reply(Cmd::Rcpt(id, i), start);
+        self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
+        self.set_state(
+            id,
+            TxState::Envelope {
+                rcpts_written: i + 1,
+            },
+        );
     }
 
     pub(crate) fn send_hello(&mut self) {
         let (verb, cmd): (&[u8], Cmd) = match self.config.protocol {
-            Protocol::Smtp => (b"EHLO", Cmd::Ehlo),
-            Protocol::Lmtp => (b"LHLO", Cmd::Ehlo),
+            Protocol::Smtp => (b"EHLO", Cmd::Helo),
+            Protocol::Lmtp => (b"LHLO", Cmd::Helo),
         };
         let mut line = Vec::new();
         command::hello(&mut line, verb, self.config.client_name.as_str());
@@ -914,9 +923,6 @@ impl Client {
         // the one whose reply is awaited.
         let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
-        self.bdat_in_flight = 0;
-        self.queued = 0;
-        self.body = None;
         let lmtp = self.config.protocol == Protocol::Lmtp;
         for mut tx in core::mem::take(&mut self.txs) {
             let result = result_when_session_ends(&mut tx, lmtp, &error);
@@ -930,12 +936,8 @@ impl Client {
         // The server is still listening: QUIT, and wait for its reply.
         self.phase = Phase::Closing;
         if quit_on_its_way {
-            self.pending.push_back(Pending {
-                cmd: Cmd::Quit,
-                timeout: self.config.timeouts.command,
-                deadline: self.now + self.config.timeouts.command,
-                sent: true,
-            });
+            let quit = Pending::new(Cmd::Quit, &self.config.timeouts, self.now, true);
+            self.pending.push_back(quit);
         } else {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
         }
@@ -982,7 +984,7 @@ pub(crate) fn refusals_transient(recipients: &[RecipientResult]) -> bool {
 ///   the message is delivered (to those).
 /// - A message whose end of data was answered (a 421) was refused.
 /// - Anything else was not sent, or (its end of data out, no reply) may
-///   have been accepted: [`Outcome::fate_unknown`].
+///   have been accepted: [`Outcome::fate_unknown`](crate::Outcome::fate_unknown).
 // The outcome's own type, stored as it is: boxing it here would only add an
 // allocation per message.
 #[allow(clippy::result_large_err)]
@@ -991,12 +993,13 @@ fn result_when_session_ends(
     lmtp: bool,
     error: &Error,
 ) -> Result<Reply, TransactionError> {
-    if tx.end_sent {
+    let end_of_data_sent = tx.end_of_data_sent();
+    if end_of_data_sent {
         // No final word: with SMTP no reply to the end of data, with LMTP
         // no delivery reply for this recipient.
         let ended = tx.ended;
         for r in &mut tx.recipients {
-            let accepted = r.rcpt_reply.as_ref().is_some_and(Reply::is_success);
+            let accepted = r.rcpt_accepted();
             let unanswered = if lmtp {
                 r.delivery_reply.is_none()
             } else {
@@ -1005,7 +1008,7 @@ fn result_when_session_ends(
             r.fate_unknown = accepted && unanswered;
         }
     }
-    if lmtp && tx.end_sent {
+    if lmtp && end_of_data_sent {
         let delivered = tx
             .recipients
             .iter()
@@ -1059,4 +1062,131 @@ fn precheck(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Address;
+    use crate::config::Config;
+    use crate::event::Output;
+    use crate::time::Instant;
+
+    const NOW: Instant = Instant::ZERO;
+
+    /// A session open for mail with `ehlo` as the server's EHLO reply.
+    fn open(ehlo: &[u8]) -> Client {
+        let config = Config {
+            tls: Some(TlsPolicy::Off),
+            ..Config::default()
+        };
+        let mut client = Client::new(config, NOW);
+        client.handle_input(b"220 ready\r\n", NOW);
+        drain(&mut client);
+        client.handle_input(ehlo, NOW);
+        drain(&mut client);
+        client
+    }
+
+    fn drain(client: &mut Client) -> Vec<u8> {
+        let mut sent = Vec::new();
+        while let Output::Transmit(bytes) = client.poll_output() {
+            sent.extend_from_slice(bytes);
+        }
+        sent
+    }
+
+    fn send(client: &mut Client, recipients: usize) {
+        let to =
+            (0..recipients).map(|i| Address::new(&alloc::format!("r{i}@example.org")).unwrap());
+        let envelope = Envelope::new(Address::new("s@example.org").unwrap(), to);
+        client.send(envelope, NOW).unwrap();
+    }
+
+    /// For each step: the server's replies arrive, the client then writes
+    /// what follows them, and its first message is then in the state shown
+    /// (`Debug`, up to its end; `None`: it is finished).
+    fn walk(c: &mut Client, steps: &[(&[u8], &[u8], &str)]) {
+        for (replies, sent, then) in steps {
+            c.handle_input(replies, NOW);
+            let after = alloc::string::String::from_utf8_lossy(replies);
+            assert_eq!(drain(c), *sent, "after {after:?}");
+            let state = alloc::format!("{:?}", c.txs.front().map(|t| &t.state));
+            assert!(
+                state.starts_with(then),
+                "after {after:?}: {state}, not {then}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_pipelining_each_step_waits_for_its_reply() {
+        let mut c = open(b"250 x\r\n");
+        send(&mut c, 2);
+        walk(
+            &mut c,
+            &[
+                (
+                    b"",
+                    b"MAIL FROM:<s@example.org>\r\n",
+                    "Some(Envelope { rcpts_written: 0 })",
+                ),
+                (
+                    b"250 ok\r\n",
+                    b"RCPT TO:<r0@example.org>\r\n",
+                    "Some(Envelope { rcpts_written: 1 })",
+                ),
+                (
+                    b"550 no\r\n",
+                    b"RCPT TO:<r1@example.org>\r\n",
+                    "Some(Envelope { rcpts_written: 2 })",
+                ),
+                (b"250 ok\r\n", b"DATA\r\n", "Some(Awaiting354)"),
+                (b"354 go\r\n", b"", "Some(Body("),
+            ],
+        );
+        assert!(!c.txs[0].end_of_data_sent());
+        c.send_body(b"hi\r\n", true, NOW).unwrap();
+        walk(&mut c, &[(b"", b"hi\r\n.\r\n", "Some(AwaitingEndOfData)")]);
+        assert!(c.txs[0].end_of_data_sent());
+        walk(&mut c, &[(b"250 queued\r\n", b"", "None")]);
+    }
+
+    #[test]
+    fn with_pipelining_the_envelope_goes_in_one_write() {
+        let mut c = open(b"250-x\r\n250 PIPELINING\r\n");
+        send(&mut c, 2);
+        let envelope: &[u8] =
+            b"MAIL FROM:<s@example.org>\r\nRCPT TO:<r0@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n";
+        walk(
+            &mut c,
+            &[
+                (b"", envelope, "Some(Awaiting354)"),
+                // Every recipient refused, yet DATA went through: a lone `.`.
+                (
+                    b"250 ok\r\n550 no\r\n550 no\r\n354 go\r\n",
+                    b".\r\n",
+                    "Some(Failed)",
+                ),
+                (b"250 empty\r\n", b"", "None"),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_refused_mail_fails_the_message_and_resets_the_server() {
+        let mut c = open(b"250 x\r\n");
+        send(&mut c, 1);
+        walk(
+            &mut c,
+            &[
+                (
+                    b"",
+                    b"MAIL FROM:<s@example.org>\r\n",
+                    "Some(Envelope { rcpts_written: 0 })",
+                ),
+                (b"550 no\r\n", b"RSET\r\n", "None"),
+            ],
+        );
+    }
 }
