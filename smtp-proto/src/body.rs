@@ -300,9 +300,15 @@ fn find_line_end(s: &[u8]) -> Option<usize> {
     LineEnds::new().find(s)
 }
 
-/// The index of the first `b`, if any (memchr).
+/// The index of the first `b`, if any: memchr's SSE2 search called
+/// directly on x86_64 (no run-time dispatch: the reply parser's lines are
+/// short, and the dispatch cost more than the search), `memchr` elsewhere.
 #[inline]
 pub(crate) fn find_byte(s: &[u8], b: u8) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(b) {
+        return one.find(s);
+    }
     memchr::memchr(b, s)
 }
 

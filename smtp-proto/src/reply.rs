@@ -82,6 +82,7 @@ impl fmt::Display for EnhancedCode {
 impl EnhancedCode {
     /// Parses `class.subject.detail` at the start of `text`, followed by a
     /// space or the end; returns the code and how many bytes it took.
+    #[inline]
     fn parse_prefix(text: &[u8]) -> Option<(EnhancedCode, usize)> {
         let class = match text.first() {
             Some(c @ (b'2' | b'4' | b'5')) => c - b'0',
@@ -112,6 +113,7 @@ impl EnhancedCode {
 }
 
 /// One to three decimal digits (a fourth digit makes it no number).
+#[inline]
 fn parse_number(s: &[u8]) -> Option<(u16, usize)> {
     let mut v = 0u16;
     let mut n = 0;
