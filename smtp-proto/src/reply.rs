@@ -91,13 +91,11 @@ impl EnhancedCode {
         if text.get(1) != Some(&b'.') {
             return None;
         }
-        let (subject, n1) = parse_number(&text[2..])?;
-        let rest = &text[2 + n1..];
-        if rest.first() != Some(&b'.') {
+        let (subject, i) = parse_number(text, 2)?;
+        if text.get(i) != Some(&b'.') {
             return None;
         }
-        let (detail, n2) = parse_number(&rest[1..])?;
-        let used = 2 + n1 + 1 + n2;
+        let (detail, used) = parse_number(text, i + 1)?;
         match text.get(used) {
             None | Some(b' ') => Some((
                 EnhancedCode {
@@ -112,22 +110,23 @@ impl EnhancedCode {
     }
 }
 
-/// One to three decimal digits (a fourth digit makes it no number).
-#[inline]
-fn parse_number(s: &[u8]) -> Option<(u16, usize)> {
+/// One to three decimal digits at `text[at..]` (a fourth digit makes it
+/// no number): their value and the index after them.
+#[inline(always)]
+fn parse_number(text: &[u8], at: usize) -> Option<(u16, usize)> {
     let mut v = 0u16;
-    let mut n = 0;
-    while let Some(&d) = s.get(n) {
+    let mut i = at;
+    while let Some(&d) = text.get(i) {
         if !d.is_ascii_digit() {
             break;
         }
-        if n == 3 {
+        if i - at == 3 {
             return None;
         }
         v = v * 10 + u16::from(d - b'0');
-        n += 1;
+        i += 1;
     }
-    (n > 0).then_some((v, n))
+    (i > at).then_some((v, i))
 }
 
 /// The reply code at the start of a line: three digits, 100 to 559.
