@@ -16,9 +16,20 @@ Environment:
   BENCH_BIN=DIR     where the Rust client binaries are (run.sh sets it)
   BENCH_REPEAT=N    run each row N times, keep the fastest (default 3; 1 quick;
                     the time-bound "as shipped" rows run once)
+  BENCH_CHART=FILE  where the chart goes (default bench/results/throughput.svg;
+                    "-" for none)
+
+The chart: every run also writes an SVG of the msg/s of every table, one
+group of bars per workload and one colour per client (log scale when the
+figures span more than two orders of magnitude), from the same figures the
+tables print. `run.py --chart-from RESULTS.md [--out FILE.svg]` draws it
+again from the tables of an earlier run (BENCH_OUT or bench/results/*.md)
+without running anything.
 """
+import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +53,8 @@ SHIPPED_SECS = 3 if QUICK else 5  # time bound of the as-shipped (no TCP_NODELAY
 RUN_SECS = 30 if QUICK else 120  # time bound of every other row
 
 out_lines = []
+# (workload label, [(client, msg/s)]) for every table printed, for the chart.
+chart_groups = []
 
 
 def say(line=""):
@@ -325,9 +338,17 @@ def clients_for(w):
     return rows
 
 
+def fmt_rate(x):
+    """msg/s as the tables print it: whole numbers, two decimals under 10
+    (one 1 GiB message takes seconds)."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2f}"
+
+
 def table(title, w, results):
     say(f"### {title}")
     say()
+    chart_groups.append((group_label(title),
+                         [(r["name"], r["sent"] / r["wall"]) for r in results if "error" not in r]))
     # The reference row: the first of ours (blocking send_many; tokio in W7).
     ours = next((r for r in results if r["name"].startswith("ours") and "error" not in r), None)
     say("| client | messages | msg/s | MB/s | CPU µs/msg | max RSS MiB | server CPU % | time/msg vs ours |")
@@ -339,7 +360,7 @@ def table(title, w, results):
         per = r["wall"] / r["sent"]
         ratio = per / (ours["wall"] / ours["sent"]) if ours else float("nan")
         sent = f"{r['sent']:,}" + (" (time bound)" if r["partial"] else "")
-        say(f"| {r['name']} | {sent} | {r['sent'] / r['wall']:,.0f} | "
+        say(f"| {r['name']} | {sent} | {fmt_rate(r['sent'] / r['wall'])} | "
             f"{r['bytes'] / r['wall'] / 1e6:,.1f} | {r['cpu'] / r['sent'] * 1e6:,.1f} | "
             f"{r['rss_kib'] / 1024:,.1f} | {100 * r['sink_cpu'] / r['wall']:.0f} | {ratio:,.2f}x |")
     say()
@@ -354,6 +375,189 @@ def table(title, w, results):
                 f"{ours['name']} is {gain:,.2f}x as fast.")
             say()
 
+
+
+# ---------------------------------------------------------------- chart
+
+def group_label(title):
+    """A table's title to the chart's group label: `W1`, `W1 no PIPELINING`,
+    `W1 Postfix`."""
+    head = title.split(":", 1)[0].strip()
+    return head.replace(" without PIPELINING", " no PIPELINING").replace(" against Postfix", " Postfix")
+
+
+def client_label(name):
+    """One colour per client: `ours (blocking, send_many)` (W1) and `ours
+    (blocking)` (W4, W6, the same binary and call) are one client."""
+    return name.replace(", send_many)", ")")
+
+
+# One colour per client: a family of shades per project (ours blue, lettre
+# green, mail-send purple, smtplib red, smtp-source orange), each client the
+# next shade of its family in the order clients first appear.
+FAMILIES = [
+    ("ours", ["#08306b", "#2171b5", "#6baed6", "#3f007d", "#807dba", "#0570b0", "#9ecae1"]),
+    ("lettre", ["#00441b", "#41ab5d", "#006d2c", "#a1d99b"]),
+    ("mail-send", ["#7a0177", "#f768a1"]),
+    ("Python", ["#a50f15", "#fb6a4a"]),
+    ("smtp-source", ["#e6550d", "#fdae6b"]),
+    ("", ["#525252", "#969696", "#8c510a", "#bf812d"]),
+]
+
+
+def colours_for(clients):
+    used, out = {}, {}
+    for c in clients:
+        fam, shades = next((f, sh) for f, sh in FAMILIES if c.startswith(f))
+        i = used.get(fam, 0)
+        used[fam] = i + 1
+        out[c] = shades[i % len(shades)]
+    return out
+
+
+def esc(text):
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def fmt_tick(v):
+    if v >= 1000:
+        return f"{v / 1000:g}k"
+    return f"{v:g}"
+
+
+def chart_svg(groups, title, subtitle=""):
+    """Grouped bars, hand-written SVG: one group per workload, one bar per
+    client present in it, one colour per client, a legend, axis labels; the
+    y axis is logarithmic when the values span more than 100x."""
+    groups = [(g, [(client_label(c), v) for c, v in rows if v > 0]) for g, rows in groups]
+    groups = [(g, rows) for g, rows in groups if rows]
+    clients = []
+    for _, rows in groups:
+        for c, _ in rows:
+            if c not in clients:
+                clients.append(c)
+    colour = colours_for(clients)
+    values = [v for _, rows in groups for _, v in rows]
+    lo, hi = min(values), max(values)
+    log = hi / lo > 100
+    if log:
+        y0, y1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+        y1 = max(y1, y0 + 1)
+        ticks = [10.0 ** e for e in range(y0, y1 + 1)]
+        frac = lambda v: (math.log10(v) - y0) / (y1 - y0)
+    else:
+        step = 10 ** math.floor(math.log10(hi))
+        step = step / 2 if hi / step < 3 else step
+        top = math.ceil(hi / step) * step
+        ticks = [i * step for i in range(int(round(top / step)) + 1)]
+        frac = lambda v: v / top
+    bar, gap, pad = 12, 18, 8
+    left, right, top_m = 90, 20, 70
+    plot_h = 360
+    widths = [len(rows) * bar + 2 * pad for _, rows in groups]
+    plot_w = sum(widths) + gap * (len(groups) - 1)
+    width = left + plot_w + right
+    legend_cols = max(1, min(4, int((width - left) // 250)))
+    legend_rows = math.ceil(len(clients) / legend_cols)
+    axis_y = top_m + plot_h
+    height = axis_y + 70 + legend_rows * 20 + 20
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2:.0f}" y="24" text-anchor="middle" font-size="16" '
+           f'font-weight="bold">{esc(title)}</text>']
+    if subtitle:
+        out.append(f'<text x="{width / 2:.0f}" y="42" text-anchor="middle" fill="#444">'
+                   f'{esc(subtitle)}</text>')
+    out.append(f'<text x="{width / 2:.0f}" y="58" text-anchor="middle" fill="#444">'
+               'W2, W3, W6 send 100 KiB, 10 MiB, 1 GiB messages (few per second by size); '
+               'compare the bars of one group</text>')
+    for t in ticks:
+        y = axis_y - frac(t) * plot_h
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+                   f'stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{fmt_tick(t)}</text>')
+    out.append(f'<line x1="{left}" y1="{top_m}" x2="{left}" y2="{axis_y}" stroke="black"/>')
+    out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="black"/>')
+    ylabel = "messages per second" + (" (log scale)" if log else "")
+    out.append(f'<text transform="translate(22,{top_m + plot_h / 2:.0f}) rotate(-90)" '
+               f'text-anchor="middle">{ylabel}</text>')
+    x = left
+    for (g, rows), w in zip(groups, widths):
+        for i, (c, v) in enumerate(rows):
+            h = max(frac(v), 0) * plot_h
+            bx = x + pad + i * bar
+            out.append(f'<rect x="{bx}" y="{axis_y - h:.1f}" width="{bar - 1}" height="{h:.1f}" '
+                       f'fill="{colour[c]}"><title>{esc(g)}: {esc(c)}, '
+                       f'{fmt_rate(v)} msg/s</title></rect>')
+        out.append(f'<text x="{x + w / 2:.0f}" y="{axis_y + 16}" text-anchor="middle">{esc(g)}</text>')
+        x += w + gap
+    out.append(f'<text x="{left + plot_w / 2:.0f}" y="{axis_y + 38}" text-anchor="middle">'
+               f'workload</text>')
+    ly = axis_y + 58
+    col_w = (width - left) / legend_cols
+    for i, c in enumerate(clients):
+        lx = left + (i % legend_cols) * col_w
+        yy = ly + (i // legend_cols) * 20
+        out.append(f'<rect x="{lx:.0f}" y="{yy}" width="12" height="12" fill="{colour[c]}"/>')
+        out.append(f'<text x="{lx + 18:.0f}" y="{yy + 11}">{esc(c)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def groups_from_results(text):
+    """The (workload, [(client, msg/s)]) of every table in a results file
+    written by this script. msg/s printed as a whole number under 10 (older
+    files rounded W6's one 1 GiB message to 0) is recomputed from MB/s and
+    the message size in the table's title."""
+    groups, label, size = [], None, None
+    units = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+    for line in text.splitlines():
+        if line.startswith("### "):
+            title = line[4:].strip()
+            label = group_label(title)
+            m = re.search(r"(\d+) (KiB|MiB|GiB)", title)
+            size = int(m.group(1)) * units[m.group(2)] if m else None
+            groups.append((label, []))
+            continue
+        if label is None or not line.startswith("| ") or line.startswith(("| client", "| ---")):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 4 or cells[1].startswith("failed"):
+            continue
+        try:
+            rate = float(cells[2].replace(",", ""))
+            mbs = float(cells[3].replace(",", ""))
+        except ValueError:
+            continue
+        if rate < 10 and "." not in cells[2] and size:
+            rate = mbs * 1e6 / size
+        groups[-1][1].append((cells[0], rate))
+    return [(g, rows) for g, rows in groups if rows]
+
+
+def write_chart(groups, path, subtitle):
+    svg = chart_svg(groups, "Throughput against smtp-sink on 127.0.0.1: messages per "
+                    "second, higher is better", subtitle)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(svg)
+    return path
+
+
+def chart_from(argv):
+    """`--chart-from RESULTS.md [--out FILE.svg]`: the chart of an earlier run."""
+    src = argv[argv.index("--chart-from") + 1]
+    out = argv[argv.index("--out") + 1] if "--out" in argv else os.path.join(HERE, "results", "throughput.svg")
+    with open(src) as f:
+        text = f.read()
+    groups = groups_from_results(text)
+    if not groups:
+        sys.exit(f"no tables in {src}")
+    m = re.search(r"^- commit: (.*?);", text, re.M)
+    sub = f"{os.path.basename(src)}" + (f", commit {m.group(1)}" if m else "")
+    print(write_chart(groups, out, sub))
 
 # ---------------------------------------------------------------- main
 
@@ -381,6 +585,8 @@ def machine():
 
 
 def main():
+    if "--chart-from" in sys.argv:
+        return chart_from(sys.argv)
     for tool in (SINK, SOURCE):
         if not os.access(tool, os.X_OK):
             sys.exit(f"{tool} is missing: run ci/install-peers.sh")
@@ -394,6 +600,11 @@ def main():
     if out:
         with open(out, "w") as f:
             f.write("\n".join(out_lines) + "\n")
+    chart = os.environ.get("BENCH_CHART", os.path.join(HERE, "results", "throughput.svg"))
+    if chart != "-" and chart_groups:
+        commit = next((l for l in out_lines if l.startswith("- commit: ")), "- commit: ?")
+        sub = commit[2:] + ", " + time.strftime("%Y-%m-%d %H:%M")
+        print(f"chart: {write_chart(chart_groups, chart, sub)}", flush=True)
 
 
 def bench(tmp):

@@ -6,6 +6,15 @@
 use alloc::string::String;
 use core::fmt;
 
+/// Where an [`Address`] keeps its text: shared, so that cloning an address
+/// (an envelope handed to the client by reference is cloned, once per
+/// message) costs a reference count, not an allocation and a copy.
+/// `Rc` on targets without atomic pointers (where `Arc` does not exist).
+#[cfg(target_has_atomic = "ptr")]
+type Shared = alloc::sync::Arc<str>;
+#[cfg(not(target_has_atomic = "ptr"))]
+type Shared = alloc::rc::Rc<str>;
+
 /// Why a value given by the caller cannot be used in a command.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +56,7 @@ pub const MAX_DOMAIN_LEN: usize = 255;
 /// UTF-8 addresses (RFC 6531) are accepted; the client then requires the
 /// server to offer SMTPUTF8.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Address(String);
+pub struct Address(Option<Shared>);
 
 impl Address {
     /// Validates `addr` (without angle brackets): `local@domain`, or
@@ -77,43 +86,47 @@ impl Address {
                 if domain.contains('@') && !quoted_local {
                     return Err(InvalidInput::NotAnAddress);
                 }
-                Ok(Address(String::from(addr)))
+                Ok(Address(Some(Shared::from(addr))))
             }
-            None if addr.eq_ignore_ascii_case("postmaster") => Ok(Address(String::from(addr))),
+            None if addr.eq_ignore_ascii_case("postmaster") => {
+                Ok(Address(Some(Shared::from(addr))))
+            }
             _ => Err(InvalidInput::NotAnAddress),
         }
     }
 
     /// The null reverse path `<>`, for delivery status notifications.
     pub fn null() -> Self {
-        Address(String::new())
+        // `None`, not an empty string: the client puts null paths in the
+        // place of addresses it moves out, and that must not allocate.
+        Address(None)
     }
 
     /// True for the null reverse path.
     pub fn is_null(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// The address as text (empty for the null path).
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_deref().unwrap_or_default()
     }
 
     /// True when the address is not ASCII, so SMTPUTF8 is required.
     pub fn needs_smtputf8(&self) -> bool {
-        !self.0.is_ascii()
+        !self.as_str().is_ascii()
     }
 }
 
 impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}>", self.0)
+        write!(f, "<{}>", self.as_str())
     }
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}>", self.0)
+        write!(f, "<{}>", self.as_str())
     }
 }
 

@@ -81,7 +81,9 @@ impl BodyEncoder {
     ///
     /// Bytes that need no change (lines already ending in CRLF, not starting
     /// with a dot) are only scanned, and copied in one run up to the next
-    /// dot to double, bare CR or LF to fix, or the end of the chunk.
+    /// dot to double, bare CR or LF to fix, or the end of the chunk. The
+    /// scan is one [`LineEnds::find`] (memchr's vector search) per line;
+    /// the state lives in locals inside the loop and is written back once.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), BodyError> {
         if self.mode == BodyMode::Binary {
             out.extend_from_slice(input);
@@ -91,53 +93,86 @@ impl BodyEncoder {
             // Nothing to do, and a CR pending from the last chunk stays so.
             return Ok(());
         }
-        let stuff = self.mode == BodyMode::Data;
         out.reserve(input.len() + input.len() / 64 + 2);
+        // One copy of the loop per searcher, so the choice is made once per
+        // call, not per line.
+        match LineEnds::new() {
+            #[cfg(target_arch = "x86_64")]
+            LineEnds::Avx2(two) => self.encode_lines(input, out, |s| two.find(s)),
+            #[cfg(target_arch = "x86_64")]
+            LineEnds::Sse2(two) => self.encode_lines(input, out, |s| two.find(s)),
+            LineEnds::Portable => {
+                self.encode_lines(input, out, |s| memchr::memchr2(b'\r', b'\n', s))
+            }
+        }
+    }
+
+    /// [`BodyEncoder::encode`] for DATA and BDAT modes, a non-empty `input`,
+    /// with `find` the search for the next CR or LF.
+    #[inline]
+    fn encode_lines(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        find: impl Fn(&[u8]) -> Option<usize>,
+    ) -> Result<(), BodyError> {
+        let stuff = self.mode == BodyMode::Data;
         // `i` is where scanning goes on; `run` where the bytes not yet
-        // copied start.
+        // copied start; `line_len` the octets of the current line before
+        // `i` (carried over from the last chunk for the first line).
         let (mut i, mut run) = (0, 0);
-        if self.after_cr && input.first() == Some(&b'\n') {
+        if self.after_cr && input[0] == b'\n' {
             // The LF of a CRLF split across chunks: already written.
             i = 1;
             run = 1;
         }
         self.after_cr = false;
-        while i < input.len() {
-            if stuff && self.at_line_start && input[i] == b'.' {
+        let mut at_line_start = self.at_line_start;
+        let mut line_len = self.line_len;
+        let mut line_no = self.line_no;
+        let result = loop {
+            let Some(&first) = input.get(i) else {
+                break Ok(());
+            };
+            if stuff && at_line_start && first == b'.' {
                 out.extend_from_slice(&input[run..i]);
                 out.push(b'.');
                 run = i;
             }
-            let Some(n) = find_line_end(&input[i..]) else {
-                self.line_len += input.len() - i;
-                if self.line_len > MAX_LINE_LEN {
-                    return Err(BodyError::LineTooLong { line: self.line_no });
+            let rest = &input[i..];
+            let Some(n) = find(rest) else {
+                line_len += rest.len();
+                if line_len > MAX_LINE_LEN {
+                    break Err(BodyError::LineTooLong { line: line_no });
                 }
-                self.at_line_start = false;
-                break;
+                at_line_start = false;
+                break Ok(());
             };
-            self.line_len += n;
-            if self.line_len > MAX_LINE_LEN {
-                return Err(BodyError::LineTooLong { line: self.line_no });
+            line_len += n;
+            if line_len > MAX_LINE_LEN {
+                break Err(BodyError::LineTooLong { line: line_no });
             }
             let end = i + n;
-            match (input[end], input.get(end + 1)) {
+            if rest[n] == b'\r' && rest.get(n + 1) == Some(&b'\n') {
                 // Already CRLF: nothing to copy yet.
-                (b'\r', Some(b'\n')) => i = end + 2,
-                (end_byte, _) => {
-                    // A bare CR or LF (or a CR whose LF may start the next
-                    // chunk): written as CRLF.
-                    out.extend_from_slice(&input[run..end]);
-                    out.extend_from_slice(b"\r\n");
-                    self.after_cr = end_byte == b'\r' && end + 1 == input.len();
-                    i = end + 1;
-                    run = i;
-                }
+                i = end + 2;
+            } else {
+                // A bare CR or LF (or a CR whose LF may start the next
+                // chunk): written as CRLF.
+                out.extend_from_slice(&input[run..end]);
+                out.extend_from_slice(b"\r\n");
+                self.after_cr = rest[n] == b'\r' && end + 1 == input.len();
+                i = end + 1;
+                run = i;
             }
-            self.at_line_start = true;
-            self.line_len = 0;
-            self.line_no += 1;
-        }
+            at_line_start = true;
+            line_len = 0;
+            line_no += 1;
+        };
+        self.at_line_start = at_line_start;
+        self.line_len = line_len;
+        self.line_no = line_no;
+        result?;
         out.extend_from_slice(&input[run..]);
         Ok(())
     }
@@ -214,53 +249,67 @@ impl SizeCounter {
     }
 }
 
+/// The search for the next CR or LF, with memchr's vector searchers: on
+/// x86_64 its AVX2 one where the CPU has AVX2 (detected at run time when
+/// the `std` feature is on, which turns on memchr's; known at compile time
+/// otherwise), else its SSE2 one, built once per `encode` call so that each
+/// line pays only for the search; its portable `memchr2` elsewhere. The
+/// unsafe code stays inside memchr.
+#[derive(Clone, Copy)]
+enum LineEnds {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(memchr::arch::x86_64::avx2::memchr::Two),
+    #[cfg(target_arch = "x86_64")]
+    Sse2(memchr::arch::x86_64::sse2::memchr::Two),
+    Portable,
+}
+
+impl LineEnds {
+    #[inline]
+    fn new() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use memchr::arch::x86_64::{avx2, sse2};
+            if let Some(two) = avx2::memchr::Two::new(b'\r', b'\n') {
+                return LineEnds::Avx2(two);
+            }
+            if let Some(two) = sse2::memchr::Two::new(b'\r', b'\n') {
+                return LineEnds::Sse2(two);
+            }
+        }
+        LineEnds::Portable
+    }
+
+    /// The index of the first CR or LF in `s`, if any (what `encode` does
+    /// with each variant; for the tests).
+    #[cfg(test)]
+    fn find(&self, s: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            LineEnds::Avx2(two) => two.find(s),
+            #[cfg(target_arch = "x86_64")]
+            LineEnds::Sse2(two) => two.find(s),
+            LineEnds::Portable => memchr::memchr2(b'\r', b'\n', s),
+        }
+    }
+}
+
 /// The index of the first CR or LF, if any.
-#[inline]
+#[cfg(test)]
 fn find_line_end(s: &[u8]) -> Option<usize> {
-    find_either(s, b'\r', b'\n')
+    LineEnds::new().find(s)
 }
 
-/// The index of the first `b`, if any (one comparison per word, and a
-/// plain loop for what is left).
-#[inline(never)]
+/// The index of the first `b`, if any: memchr's SSE2 search called
+/// directly on x86_64 (no run-time dispatch: the reply parser's lines are
+/// short, and the dispatch cost more than the search), `memchr` elsewhere.
+#[inline]
 pub(crate) fn find_byte(s: &[u8], b: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pattern = LO * u64::from(b);
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&s[i..i + 8]);
-        let x = u64::from_le_bytes(word) ^ pattern;
-        if x.wrapping_sub(LO) & !x & HI != 0 {
-            break;
-        }
-        i += 8;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(b) {
+        return one.find(s);
     }
-    s[i..].iter().position(|&c| c == b).map(|p| p + i)
-}
-
-/// The index of the first `a` or `b`: eight bytes at a time, a cheap,
-/// portable stand-in for memchr2. Not inlined: inlined into the encoder's
-/// loop, its constants were reloaded at every word.
-#[inline(never)]
-fn find_either(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has_byte = |w: u64, b: u8| {
-        (w ^ (LO * u64::from(b))).wrapping_sub(LO) & !(w ^ (LO * u64::from(b))) & HI
-    };
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&s[i..i + 8]);
-        let w = u64::from_le_bytes(word);
-        if has_byte(w, a) | has_byte(w, b) != 0 {
-            break;
-        }
-        i += 8;
-    }
-    s[i..].iter().position(|&c| c == a || c == b).map(|p| p + i)
+    memchr::memchr(b, s)
 }
 
 /// Undoes DATA encoding: strips the final `.` CRLF and one leading dot of

@@ -16,9 +16,19 @@ impl<T: Copy + Default, const N: usize> InlineVec<T, N> {
     }
 
     pub(crate) fn from_slice(items: &[T]) -> Self {
-        let mut v = Self::new();
-        v.extend_from_slice(items);
-        v
+        if items.len() > N {
+            return InlineVec::Heap(items.to_vec());
+        }
+        let mut buf = [T::default(); N];
+        buf[..items.len()].copy_from_slice(items);
+        InlineVec::Inline(buf, items.len())
+    }
+
+    /// One item, inline.
+    pub(crate) fn one(item: T) -> Self {
+        let mut buf = [T::default(); N];
+        buf[0] = item;
+        InlineVec::Inline(buf, 1)
     }
 
     pub(crate) fn as_slice(&self) -> &[T] {

@@ -82,6 +82,7 @@ impl fmt::Display for EnhancedCode {
 impl EnhancedCode {
     /// Parses `class.subject.detail` at the start of `text`, followed by a
     /// space or the end; returns the code and how many bytes it took.
+    #[inline]
     fn parse_prefix(text: &[u8]) -> Option<(EnhancedCode, usize)> {
         let class = match text.first() {
             Some(c @ (b'2' | b'4' | b'5')) => c - b'0',
@@ -90,13 +91,11 @@ impl EnhancedCode {
         if text.get(1) != Some(&b'.') {
             return None;
         }
-        let (subject, n1) = parse_number(&text[2..])?;
-        let rest = &text[2 + n1..];
-        if rest.first() != Some(&b'.') {
+        let (subject, i) = parse_number(text, 2)?;
+        if text.get(i) != Some(&b'.') {
             return None;
         }
-        let (detail, n2) = parse_number(&rest[1..])?;
-        let used = 2 + n1 + 1 + n2;
+        let (detail, used) = parse_number(text, i + 1)?;
         match text.get(used) {
             None | Some(b' ') => Some((
                 EnhancedCode {
@@ -111,16 +110,41 @@ impl EnhancedCode {
     }
 }
 
-/// One to three decimal digits.
-fn parse_number(s: &[u8]) -> Option<(u16, usize)> {
-    let n = s.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
-    if n == 0 || n > 3 {
-        return None;
+/// One to three decimal digits at `text[at..]` (a fourth digit makes it
+/// no number): their value and the index after them.
+#[inline(always)]
+fn parse_number(text: &[u8], at: usize) -> Option<(u16, usize)> {
+    let mut v = 0u16;
+    let mut i = at;
+    while let Some(&d) = text.get(i) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        if i - at == 3 {
+            return None;
+        }
+        v = v * 10 + u16::from(d - b'0');
+        i += 1;
     }
-    let v = s[..n]
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
-    Some((v, n))
+    (i > at).then_some((v, i))
+}
+
+/// The reply code at the start of a line: three digits, 100 to 559.
+#[inline]
+fn parse_code(line: &[u8]) -> Result<ReplyCode, ReplyError> {
+    let [a, b, c, ..] = *line else {
+        return Err(ReplyError::InvalidCode);
+    };
+    let (x, y, z) = (
+        a.wrapping_sub(b'0'),
+        b.wrapping_sub(b'0'),
+        c.wrapping_sub(b'0'),
+    );
+    if x > 9 || y > 9 || z > 9 {
+        return Err(ReplyError::InvalidCode);
+    }
+    ReplyCode::new(u16::from(x) * 100 + u16::from(y) * 10 + u16::from(z))
+        .ok_or(ReplyError::InvalidCode)
 }
 
 /// A complete reply: its code and the text of each of its lines.
@@ -161,8 +185,7 @@ impl Reply {
     }
 
     fn find_enhanced(&self) -> Option<EnhancedCode> {
-        let (e, _) = EnhancedCode::parse_prefix(self.lines().next()?)?;
-        (u16::from(e.class) == self.code.value() / 100).then_some(e)
+        enhanced_of(self.code, self.lines().next()?)
     }
 
     /// The reply code.
@@ -225,6 +248,14 @@ impl Reply {
             out.extend_from_slice(b"\r\n");
         }
     }
+}
+
+/// The enhanced code at the start of a reply's first line, if its class is
+/// the reply code's.
+#[inline]
+fn enhanced_of(code: ReplyCode, first_line: &[u8]) -> Option<EnhancedCode> {
+    let (e, _) = EnhancedCode::parse_prefix(first_line)?;
+    (u16::from(e.class) == code.value() / 100).then_some(e)
 }
 
 fn push_code(code: ReplyCode, out: &mut Vec<u8>) {
@@ -432,21 +463,15 @@ impl ReplyParser {
 
     /// Takes one complete line (without its LF); returns the reply if it
     /// was the last line.
+    #[inline]
     fn finish_line(&mut self, line: &[u8]) -> Result<Option<Reply>, ReplyError> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > self.limits.max_line_len {
             return Err(ReplyError::LineTooLong);
         }
-        let (Some(digits), Some(sep)) = (line.get(..3), line.get(3..)) else {
-            return Err(ReplyError::InvalidCode);
-        };
-        if !digits.iter().all(u8::is_ascii_digit) {
-            return Err(ReplyError::InvalidCode);
-        }
-        let value = digits
-            .iter()
-            .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
-        let code = ReplyCode::new(value).ok_or(ReplyError::InvalidCode)?;
+        let code = parse_code(line)?;
+        let value = code.value();
+        let sep = &line[3..];
         let (last, text) = match sep.split_first() {
             None => (true, sep),
             Some((b' ', text)) => (true, text),
@@ -469,14 +494,12 @@ impl ReplyParser {
             // A one-line reply (the usual case) is built from the line itself.
             self.code = None;
             self.total = 0;
-            let mut reply = Reply {
+            return Ok(Some(Reply {
                 code,
                 text: InlineVec::from_slice(text),
-                ends: InlineVec::from_slice(&[u32::try_from(text.len()).unwrap_or(u32::MAX)]),
-                enhanced: None,
-            };
-            reply.enhanced = reply.find_enhanced();
-            return Ok(Some(reply));
+                ends: InlineVec::one(u32::try_from(text.len()).unwrap_or(u32::MAX)),
+                enhanced: enhanced_of(code, text),
+            }));
         }
         self.text.extend_from_slice(text);
         // Lines are at most `max_line_len` and a reply at most

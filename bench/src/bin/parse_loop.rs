@@ -5,7 +5,10 @@
 //! `parse_loop ours|stalwart|stalwart-ehlo|lettre ehlo|ok|go N`, or
 //! `parse_loop encode-ours|encode-swar|encode-memchr2 1k N`: the body
 //! encoder (DATA mode) on a 1 KiB message, today's and the proposal's
-//! (src/proposal.rs).
+//! (src/proposal.rs); or `parse_loop encode-stream mib N`: one encoder
+//! (DATA mode) fed N MiB of the same text in 64 KiB chunks (the text is
+//! built once, 1 MiB of whole lines, so (Ir(2N) - Ir(N)) / (N MiB) is the
+//! encoder's cost per input byte).
 use our_smtp_proto::{ReplyLimits, ReplyParser};
 use std::hint::black_box;
 use std::str::FromStr;
@@ -17,11 +20,13 @@ const GO: &[u8] = b"354 End data with <CR><LF>.<CR><LF>\r\n";
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let message = message_1k();
+    let text = text_1mib();
     let input = match a[2].as_str() {
         "ehlo" => EHLO,
         "ok" => OK,
         "go" => GO,
         "1k" => &message[..],
+        "mib" => &text[..],
         other => panic!("unknown case {other}"),
     };
     let n: usize = a[3].parse().unwrap();
@@ -101,6 +106,19 @@ fn main() {
                 black_box(&out);
             }
         }
+        "encode-stream" => {
+            let mut out = Vec::with_capacity(input.len() + input.len() / 8);
+            let mut e = our_smtp_proto::BodyEncoder::new(our_smtp_proto::BodyMode::Data);
+            for _ in 0..n {
+                out.clear();
+                for chunk in black_box(input).chunks(64 * 1024) {
+                    e.encode(chunk, &mut out).unwrap();
+                }
+                black_box(&out);
+            }
+            e.finish(&mut out);
+            black_box(&out);
+        }
         other => panic!("unknown parser {other}"),
     }
 }
@@ -121,5 +139,31 @@ fn message_1k() -> Vec<u8> {
         m.extend_from_slice(b"\r\n");
         i += 1;
     }
+    m
+}
+
+/// 1 MiB (1,048,576 bytes; the last line cut short so it ends with CRLF)
+/// of the lines of [`message_1k`]'s body: 76 characters and CRLF, one line
+/// in ten starting with a dot.
+pub fn text_1mib() -> Vec<u8> {
+    let text = b"The quick brown fox jumps over the lazy dog; pack my box with five dozen ";
+    let twice = [&text[..], &text[..]].concat();
+    let mut m = Vec::with_capacity(1 << 20);
+    let mut i = 0;
+    while m.len() < 1 << 20 {
+        let mut line = twice[i % 40..i % 40 + 76].to_vec();
+        if i % 10 == 3 {
+            line[0] = b'.';
+        }
+        line.extend_from_slice(b"\r\n");
+        let room = (1 << 20) - m.len();
+        if line.len() > room {
+            line.truncate(room.saturating_sub(2));
+            line.extend_from_slice(b"\r\n");
+        }
+        m.extend_from_slice(&line);
+        i += 1;
+    }
+    assert_eq!(m.len(), 1 << 20);
     m
 }
