@@ -5,11 +5,11 @@
 //! What it decides is I/O-free and tested without a network: which idle
 //! session to reuse and whether to check it first ([`Shelf`]); whether a
 //! message may be sent again is the core's
-//! ([`Outcome::is_retryable`](smtp_proto::Outcome)). The I/O (NOOP, QUIT, a
+//! ([`Outcome::is_retryable`]). The I/O (NOOP, QUIT, a
 //! fresh connection) is the sessions' own.
 
 use crate::{Dial, Error, Options, Session};
-use smtp_proto::{Envelope, Outcome, TransactionError};
+use smtp_proto::{Envelope, Outcome};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -74,13 +74,6 @@ pub struct PoolStats {
     pub retired: u64,
     /// Sessions idle in the pool now.
     pub idle: usize,
-}
-
-/// True when a message that was not sent may be sent again on another
-/// session without risk of delivering it twice: its session ended before
-/// its end of data went out.
-fn retryable(outcome: &Outcome) -> bool {
-    matches!(outcome.result, Err(TransactionError::NotSent(_))) && !outcome.end_of_data_sent
 }
 
 /// The idle sessions of a pool, most recently used last, each with when it
@@ -285,7 +278,7 @@ impl<C: Dial> Pool<C> {
         self.pace().await;
         let mut session = self.checkout().await?;
         let mut outcome = send_on(&mut session, envelope, body).await;
-        if outcome.as_ref().is_ok_and(retryable) {
+        if outcome.as_ref().is_ok_and(Outcome::is_retryable) {
             drop(session);
             bump(&self.inner.counters.retried);
             session = self.connect().await?;
@@ -438,65 +431,4 @@ async fn send_on<C: Dial>(
 ) -> Result<Outcome, Error> {
     let outcome = session.send_many([(envelope, body)]).await?.pop();
     outcome.ok_or(smtp_proto::UsageError::SessionClosed.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use smtp_proto::{Address, Client, Config, Instant as CoreInstant, Output};
-
-    /// The outcome of one message on a session that ends after `replies`.
-    fn outcome_after(replies: &[&[u8]]) -> Outcome {
-        let now = CoreInstant::from_elapsed(Duration::ZERO);
-        let mut client = Client::new(Config::default(), now);
-        let a = Address::new("a@example.org").unwrap();
-        client.send(Envelope::new(a.clone(), [a]), now).unwrap();
-        let mut replies = replies.iter();
-        for _ in 0..20 {
-            match client.poll_output() {
-                Output::Transmit(_) => {}
-                Output::NeedBody(_) => client.send_body(b"x\r\n", true, now).unwrap(),
-                Output::Wait(_) => match replies.next() {
-                    Some(r) => client.handle_input(r, now),
-                    None => client.handle_eof(now),
-                },
-                _ => break,
-            }
-        }
-        loop {
-            match client.poll_event() {
-                Some(smtp_proto::Event::Outcome(o)) => return o,
-                Some(_) => {}
-                None => panic!("no outcome"),
-            }
-        }
-    }
-
-    #[test]
-    fn only_a_message_whose_end_of_data_never_went_out_is_retried() {
-        let open: [&[u8]; 2] = [b"220 hi\r\n", b"250-x\r\n250 PIPELINING\r\n"];
-        let with = |more: &[&'static [u8]]| {
-            let mut all = open.to_vec();
-            all.extend_from_slice(more);
-            outcome_after(&all)
-        };
-        // Closed before any reply to MAIL, or with 421 to it: retried.
-        assert!(retryable(&with(&[])));
-        assert!(retryable(&with(&[b"421 4.4.2 idle\r\n"])));
-        // MAIL accepted, then closed: without its end of data the server
-        // cannot have accepted the message, so it is retried.
-        assert!(retryable(&with(&[b"250 ok\r\n"])));
-        assert!(retryable(&with(&[b"250 ok\r\n250 ok\r\n"])));
-        // Data sent, closed before its reply: never retried.
-        assert!(!retryable(&with(&[b"250 ok\r\n250 ok\r\n354 go\r\n"])));
-        // Refused, or delivered: decided, not retried.
-        let refused = with(&[b"550 no\r\n503 no\r\n503 no\r\n", b"250 reset\r\n"]);
-        assert!(matches!(
-            refused.result,
-            Err(TransactionError::MailRejected(_))
-        ));
-        assert!(!retryable(&refused));
-        let delivered = with(&[b"250 ok\r\n250 ok\r\n354 go\r\n", b"250 queued\r\n"]);
-        assert!(delivered.is_delivered() && !retryable(&delivered));
-    }
 }
