@@ -136,10 +136,11 @@ fn through_client(
     encoded: Result<Vec<u8>, BodyError>,
 ) {
     let now = Instant::ZERO;
-    let config = Config {
-        tls: Some(TlsPolicy::Off),
-        chunking: mode != BodyMode::Data,
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.tls = Some(TlsPolicy::Off);
+        built.chunking = mode != BodyMode::Data;
+        built
     };
     let mut client = Client::new(config, now);
     let mut env = Envelope::new(

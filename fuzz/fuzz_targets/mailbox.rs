@@ -118,10 +118,11 @@ fuzz_target!(|input: Input| {
 
     // A whole client with whatever was accepted (defaults for the rest).
     let now = Instant::ZERO;
-    let config = Config {
-        client_name: name.clone().unwrap_or_default(),
-        tls: Some(TlsPolicy::Off),
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.client_name = name.clone().unwrap_or_default();
+        built.tls = Some(TlsPolicy::Off);
+        built
     };
     let from = from.unwrap_or_else(|| Address::new("a@example.org").unwrap());
     let to = to.unwrap_or_else(|| Address::new("b@example.org").unwrap());

@@ -72,11 +72,11 @@ fn limits(a: u8, b: u8) -> ReplyLimits {
     if a & 1 == 0 {
         return ReplyLimits::default();
     }
-    ReplyLimits {
-        max_line_len: LINE_LENS[usize::from(a >> 1 & 7)],
-        max_lines: LINE_COUNTS[usize::from(a >> 4 & 7)],
-        max_reply_bytes: REPLY_BYTES[usize::from(b & 7)],
-    }
+    ReplyLimits::new(
+        LINE_LENS[usize::from(a >> 1 & 7)],
+        LINE_COUNTS[usize::from(a >> 4 & 7)],
+        REPLY_BYTES[usize::from(b & 7)],
+    )
 }
 
 #[derive(Debug, PartialEq)]
@@ -199,11 +199,7 @@ fn check_reply(r: &Reply, limits: ReplyLimits) {
     // written back and parsed again: the same reply, all bytes used
     let mut wire = Vec::new();
     r.write_to(&mut wire);
-    let big = ReplyLimits {
-        max_line_len: 1 << 20,
-        max_lines: 1 << 16,
-        max_reply_bytes: 1 << 24,
-    };
+    let big = ReplyLimits::new(1 << 20, 1 << 16, 1 << 24);
     let mut p = ReplyParser::new(big);
     let (used, again) = p.parse(&wire).expect("a written reply does not parse");
     assert_eq!(used, wire.len(), "a written reply parses short");

@@ -41,13 +41,14 @@ fuzz_target!(|data: &[u8]| {
     let mut ctrl = data[2..2 + n_ctrl].iter().copied();
     let mut stream = &data[2 + n_ctrl..];
 
-    let config = Config {
-        client_name: ClientName::new("client.example.org").unwrap(),
-        tls: Some(TlsPolicy::Required),
-        credentials: Some(Credentials::password(USER, PASSWORD).unwrap()),
-        allow_plaintext_auth: false,
-        transcript: true,
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.client_name = ClientName::new("client.example.org").unwrap();
+        built.tls = Some(TlsPolicy::Required);
+        built.credentials = Some(Credentials::password(USER, PASSWORD).unwrap());
+        built.allow_plaintext_auth = false;
+        built.transcript = true;
+        built
     };
     let mut h = Harness::new(config);
     h.send(Msg {

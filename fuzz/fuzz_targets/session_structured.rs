@@ -168,46 +168,43 @@ fn config(c: &Cfg) -> Config {
         2 => Some(Credentials::oauth2(USER, TOKEN).unwrap()),
         _ => None,
     };
-    Config {
-        client_name: ClientName::new("client.example.org").unwrap(),
-        tls: match c.tls % 4 {
+    {
+        let mut built = Config::default();
+        built.client_name = ClientName::new("client.example.org").unwrap();
+        built.tls = match c.tls % 4 {
             1 => Some(TlsPolicy::Required),
             2 => Some(TlsPolicy::Opportunistic),
             3 => Some(TlsPolicy::Off),
             _ => None,
-        },
-        implicit_tls: c.implicit_tls,
-        credentials,
-        mechanism: match c.mechanism % 4 {
+        };
+        built.implicit_tls = c.implicit_tls;
+        built.credentials = credentials;
+        built.mechanism = match c.mechanism % 4 {
             1 => Some(Mechanism::Plain),
             2 => Some(Mechanism::Login),
             3 => Some(Mechanism::XOAuth2),
             _ => None,
-        },
-        allow_plaintext_auth: c.allow_plaintext_auth,
-        reply_limits: if c.small_limits {
-            ReplyLimits {
-                max_line_len: 64,
-                max_lines: 8,
-                max_reply_bytes: 300,
-            }
+        };
+        built.allow_plaintext_auth = c.allow_plaintext_auth;
+        built.reply_limits = if c.small_limits {
+            ReplyLimits::new(64, 8, 300)
         } else {
             ReplyLimits::default()
-        },
-        pipelining: c.pipelining,
-        chunking: c.chunking,
-        protocol: if c.lmtp {
+        };
+        built.pipelining = c.pipelining;
+        built.chunking = c.chunking;
+        built.protocol = if c.lmtp {
             Protocol::Lmtp
         } else {
             Protocol::Smtp
-        },
-        recipient_policy: if c.all_or_nothing {
+        };
+        built.recipient_policy = if c.all_or_nothing {
             RecipientPolicy::AllOrNothing
         } else {
             RecipientPolicy::AcceptPartial
-        },
-        transcript: c.transcript,
-        ..Config::default()
+        };
+        built.transcript = c.transcript;
+        built
     }
 }
 

@@ -113,13 +113,14 @@ impl Default for Connect {
 impl Connect {
     /// The adapter options, trusting only the test CA.
     pub fn options(&self, certs: Option<&Certs>) -> Options {
-        let mut config = Config {
-            timeouts: Timeouts::uniform(self.timeout),
-            tls: Some(self.tls),
-            pipelining: self.pipelining,
-            chunking: self.chunking,
-            allow_plaintext_auth: self.allow_plaintext_auth,
-            ..Config::default()
+        let mut config = {
+            let mut built = Config::default();
+            built.timeouts = Timeouts::uniform(self.timeout);
+            built.tls = Some(self.tls);
+            built.pipelining = self.pipelining;
+            built.chunking = self.chunking;
+            built.allow_plaintext_auth = self.allow_plaintext_auth;
+            built
         };
         if self.lmtp {
             config.protocol = smtp_proto::Protocol::Lmtp;

@@ -31,9 +31,10 @@ pub const SUBMISSIONS_PORT: u16 = 465;
 /// # Ok::<(), smtp_proto::InvalidInput>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// The core's configuration (identity, TLS policy, credentials, deadlines).
-    /// Its `implicit_tls` is overwritten from [`Options::implicit_tls`].
+    /// Its `implicit_tls`, when true, is kept; see [`Options::is_implicit_tls`].
     pub config: Config,
     /// How long to wait for each address to accept the TCP connection.
     pub connect_timeout: Duration,
@@ -163,12 +164,17 @@ impl Options {
         Ok(self)
     }
 
-    /// True when a connection to `port` starts with TLS.
+    /// True when a connection to `port` starts with TLS: as
+    /// [`Options::implicit_tls`] says when it was set, else when the core's
+    /// [`Config::implicit_tls`] says so, else on port 465 (submissions, RFC
+    /// 8314). A choice made in one place is never undone by the other.
     pub fn is_implicit_tls(&self, port: u16) -> bool {
-        self.implicit_tls.unwrap_or(port == SUBMISSIONS_PORT)
+        self.implicit_tls
+            .unwrap_or(self.config.implicit_tls || port == SUBMISSIONS_PORT)
     }
 
-    /// The core's configuration for a connection to `port`.
+    /// The core's configuration for a connection to `port`, with
+    /// `implicit_tls` as [`Options::is_implicit_tls`] decides.
     pub fn config_for(&self, port: u16) -> Config {
         let mut config = self.config.clone();
         config.implicit_tls = self.is_implicit_tls(port);

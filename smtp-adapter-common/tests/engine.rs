@@ -103,9 +103,10 @@ fn opens_sends_and_quits_with_the_servers_221_in_the_events() {
         Read::Bytes(b"250 queued\r\n"),
         Read::Bytes(b"221 bye\r\n"),
     ];
-    let config = Config {
-        transcript: true,
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.transcript = true;
+        built
     };
     let mut s = open(replies, &Options::new(config)).unwrap();
     let outcome = block_on(s.send(&envelope(), b"Subject: x\r\n\r\nhi\r\n")).unwrap();
@@ -222,9 +223,10 @@ fn a_call_cancelled_midway_leaves_the_session_unusable() {
 
 #[test]
 fn a_deadline_that_passes_fails_the_session_at_its_stage() {
-    let config = Config {
-        timeouts: Timeouts::uniform(Duration::ZERO),
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.timeouts = Timeouts::uniform(Duration::ZERO);
+        built
     };
     let err = open(
         vec![Read::Fail(io::ErrorKind::TimedOut)],

@@ -47,9 +47,10 @@ fn a_tls_plan_builds_its_configuration_only_when_asked() {
         .unwrap();
     let first = plan.target().unwrap().config;
     assert!(Arc::ptr_eq(&first, &plan.target().unwrap().config));
-    let off = Config {
-        tls: Some(smtp_proto::TlsPolicy::Off),
-        ..Config::default()
+    let off = {
+        let mut built = Config::default();
+        built.tls = Some(smtp_proto::TlsPolicy::Off);
+        built
     };
     assert!(
         Options::new(off.clone())
@@ -68,4 +69,22 @@ fn a_missing_or_empty_ca_file_is_an_error() {
     let empty = Options::default().ca_file(&dir);
     std::fs::remove_file(&dir).unwrap();
     assert!(matches!(empty, Err(Error::Config(m)) if m.contains("no certificate")));
+}
+
+#[test]
+fn implicit_tls_chosen_in_the_config_is_kept() {
+    let config = {
+        let mut built = Config::default();
+        built.implicit_tls = true;
+        built
+    };
+    let o = Options::new(config);
+    assert!(
+        o.config_for(2465).implicit_tls,
+        "the core's own choice stands"
+    );
+    assert!(
+        !o.implicit_tls(false).config_for(2465).implicit_tls,
+        "unless the options say otherwise"
+    );
 }

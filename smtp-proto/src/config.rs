@@ -9,6 +9,7 @@ use crate::time::Timeouts;
 
 /// When to use TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TlsPolicy {
     /// Encrypt or fail: use STARTTLS, and end the session if the server does
     /// not offer it or the handshake fails. The default when credentials are
@@ -23,6 +24,7 @@ pub enum TlsPolicy {
 
 /// Which protocol the server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Protocol {
     /// SMTP (RFC 5321): EHLO, falling back to HELO.
     Smtp,
@@ -32,6 +34,7 @@ pub enum Protocol {
 
 /// What to do when some recipients of a message are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecipientPolicy {
     /// Send to the recipients that were accepted; report the others.
     AcceptPartial,
@@ -41,6 +44,7 @@ pub enum RecipientPolicy {
 
 /// Everything a [`Client`](crate::Client) needs to know before it starts.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// The name sent in EHLO/HELO/LHLO.
     pub client_name: ClientName,

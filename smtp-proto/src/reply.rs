@@ -305,6 +305,7 @@ impl fmt::Debug for Reply {
 /// Limits that bound the memory a reply can take. Exceeding one is a
 /// [`ReplyError`], never unbounded growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReplyLimits {
     /// The longest line, in bytes without its line end (RFC 5321 allows 512;
     /// real servers send more).
@@ -316,11 +317,20 @@ pub struct ReplyLimits {
 }
 
 impl Default for ReplyLimits {
+    /// Lines of 4,096 octets, 256 lines, 64 KiB in all.
     fn default() -> Self {
+        ReplyLimits::new(4096, 256, 64 * 1024)
+    }
+}
+
+impl ReplyLimits {
+    /// Limits on a line's length, the number of lines and a reply's size
+    /// (octets, CRLF included); `usize::MAX` means no limit.
+    pub const fn new(max_line_len: usize, max_lines: usize, max_reply_bytes: usize) -> Self {
         ReplyLimits {
-            max_line_len: 4096,
-            max_lines: 256,
-            max_reply_bytes: 64 * 1024,
+            max_line_len,
+            max_lines,
+            max_reply_bytes,
         }
     }
 }

@@ -46,6 +46,7 @@ impl Add<Duration> for Instant {
 /// brackets); the ones the RFC does not name (EHLO, STARTTLS, AUTH, RSET,
 /// NOOP, QUIT) use five minutes, and a TLS handshake two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// [`Stage::Init`](crate::Stage::Init): the 220 greeting ("initial 220
     /// message").

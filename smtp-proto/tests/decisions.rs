@@ -29,9 +29,10 @@ fn envelope() -> Envelope {
 }
 
 fn tls_off() -> Config {
-    Config {
-        tls: Some(TlsPolicy::Off),
-        ..Config::default()
+    {
+        let mut built = Config::default();
+        built.tls = Some(TlsPolicy::Off);
+        built
     }
 }
 
@@ -106,9 +107,10 @@ fn body_and_tls_failures_nothing_asked_for_are_usage_errors() {
 #[test]
 fn implicit_tls_handshake_failure_is_expected_before_the_greeting() {
     let now = Instant::ZERO;
-    let config = Config {
-        implicit_tls: true,
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.implicit_tls = true;
+        built
     };
     let mut early = Client::new(config.clone(), now);
     assert_eq!(early.handle_tls_failed(now), Ok(()));
@@ -124,11 +126,7 @@ fn implicit_tls_handshake_failure_is_expected_before_the_greeting() {
 /// (it used to overflow on `max_line_len + 1`).
 #[test]
 fn the_largest_limits_do_not_overflow() {
-    let limits = ReplyLimits {
-        max_line_len: usize::MAX,
-        max_lines: usize::MAX,
-        max_reply_bytes: usize::MAX,
-    };
+    let limits = ReplyLimits::new(usize::MAX, usize::MAX, usize::MAX);
     let input = b"250-first\r\n250-second line\r\n250 last\r\n";
     for cut in 0..input.len() {
         let mut parser = ReplyParser::new(limits);

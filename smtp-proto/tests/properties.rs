@@ -114,7 +114,7 @@ proptest! {
 
     #[test]
     fn parser_never_panics_and_respects_limits(input in prop::collection::vec(any::<u8>(), 0..600)) {
-        let limits = ReplyLimits { max_line_len: 40, max_lines: 4, max_reply_bytes: 120 };
+        let limits = ReplyLimits::new(40, 4, 120);
         let mut parser = ReplyParser::new(limits);
         let mut rest = &input[..];
         while !rest.is_empty() {

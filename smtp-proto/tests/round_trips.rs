@@ -76,9 +76,10 @@ impl Server {
 /// server took, messages reported delivered).
 fn run(n: usize, extensions: &'static [&'static str], pipelining: bool) -> (usize, usize, usize) {
     let now = Instant::ZERO;
-    let config = Config {
-        pipelining,
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.pipelining = pipelining;
+        built
     };
     let mut client = Client::new(config, now);
     for i in 0..n {
@@ -169,10 +170,11 @@ fn without_pipelining_every_command_waits() {
 fn debug_output_never_shows_credentials() {
     use smtp_proto::Credentials;
     let now = Instant::ZERO;
-    let config = Config {
-        credentials: Some(Credentials::password("me@example.org", "hunter2-pw").unwrap()),
-        implicit_tls: true,
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.credentials = Some(Credentials::password("me@example.org", "hunter2-pw").unwrap());
+        built.implicit_tls = true;
+        built
     };
     let mut client = Client::new(config.clone(), now);
     client.handle_input(b"220 x\r\n", now);

@@ -136,9 +136,10 @@ pub const MESSAGE: &[u8] =
 
 /// Options that trust the test CA only, with `timeout` for every stage.
 pub fn options(timeout: Duration) -> Options {
-    let config = Config {
-        timeouts: Timeouts::uniform(timeout),
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.timeouts = Timeouts::uniform(timeout);
+        built
     };
     let mut options = Options::new(config).connect_timeout(Duration::from_secs(2));
     options.webpki_roots = false;

@@ -180,9 +180,10 @@ impl Scenario {
     pub fn parse(name: &str, text: &str) -> Scenario {
         let mut sc = Scenario {
             name: name.to_string(),
-            config: Config {
-                transcript: true,
-                ..Config::default()
+            config: {
+                let mut built = Config::default();
+                built.transcript = true;
+                built
             },
             no_quit: false,
             entropy: false,
