@@ -15,6 +15,9 @@ export SMTP_INTEROP_REQUIRED=1
 echo "== cargo test --workspace (unit, integration, interop, doc tests)"
 cargo test --workspace
 
+echo "== the adapters' optional features: the system's trust store"
+cargo test -p smtp-blocking --features native-roots --test native_roots
+
 echo "== the in-memory example (a whole session against a scripted server)"
 cargo run --quiet -p smtp-examples --bin in_memory
 

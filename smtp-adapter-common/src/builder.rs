@@ -125,6 +125,14 @@ impl<P: FromParts> PoolBuilder<P> {
         })
     }
 
+    /// Trusts the operating system's certificate store instead of the
+    /// webpki roots (see [`Options::system_roots`]).
+    #[cfg(feature = "native-roots")]
+    pub fn system_roots(mut self) -> Result<Self, Error> {
+        self.target.options = std::mem::take(&mut self.target.options).system_roots()?;
+        Ok(self)
+    }
+
     /// A complete rustls configuration (client certificates, another
     /// verifier), used instead of the roots.
     pub fn tls_config(self, config: Arc<ClientConfig>) -> Self {

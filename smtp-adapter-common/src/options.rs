@@ -164,6 +164,24 @@ impl Options {
         Ok(self)
     }
 
+    /// Trusts the operating system's certificate store (through
+    /// rustls-native-certs) instead of the webpki roots. Fails when the
+    /// store holds no certificate rustls can use.
+    #[cfg(feature = "native-roots")]
+    pub fn system_roots(mut self) -> Result<Self, Error> {
+        let found = rustls_native_certs::load_native_certs();
+        if found.certs.is_empty() {
+            let why = found.errors.first().map(|e| e.to_string());
+            let why = why.unwrap_or_else(|| "no certificate found".into());
+            return Err(Error::Config(format!(
+                "the system's certificate store: {why}"
+            )));
+        }
+        self.webpki_roots = false;
+        self.extra_roots = found.certs;
+        Ok(self)
+    }
+
     /// True when a connection to `port` starts with TLS: as
     /// [`Options::implicit_tls`] says when it was set, else when the core's
     /// [`Config::implicit_tls`] says so, else on port 465 (submissions, RFC
