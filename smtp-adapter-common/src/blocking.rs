@@ -141,7 +141,7 @@ impl<C: Dial> BlockingPool<C> {
 
     /// Sends one message on a session of the pool, waiting for a place
     /// when every session is busy.
-    pub fn send(&self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+    pub fn send(&self, envelope: &Envelope, body: impl AsRef<[u8]>) -> Result<Outcome, Error> {
         block_on(self.0.send(envelope, body))
     }
 

@@ -269,7 +269,16 @@ impl<C: Dial> Pool<C> {
     /// Sends one message on a session of the pool. `Ok` when the server
     /// decided (see [`Outcome::is_delivered`]); `Err` when it was not sent
     /// (after the one retry it may get), or no session could be opened.
-    pub async fn send(&self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+    ///
+    /// The body is anything that holds its bytes (`&[u8]`, `Vec<u8>`,
+    /// `bytes::Bytes`, ...): it is borrowed, never copied, also when the
+    /// message is sent a second time.
+    pub async fn send(
+        &self,
+        envelope: &Envelope,
+        body: impl AsRef<[u8]>,
+    ) -> Result<Outcome, Error> {
+        let body = body.as_ref();
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(smtp_proto::UsageError::SessionClosed.into());
         }
