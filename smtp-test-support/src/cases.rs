@@ -375,6 +375,30 @@ pub fn tls_close_notify_mid_body<H: Harness>(h: &H) {
     assert!(record.messages.is_empty(), "{record:?}");
 }
 
+/// A TLS alert in the middle of the body: the message is not delivered,
+/// and the error is the session's, with rustls's reason as its cause, at
+/// once (not at a deadline).
+pub fn tls_alert_mid_body<H: Harness>(h: &H) {
+    let spec = Spec {
+        starttls: true,
+        tls_fault: TlsFault::AlertMidBody,
+        ..Spec::default()
+    };
+    let server = Server::start(spec);
+    let mut s = h
+        .connect(server.port(), &options(PATIENT))
+        .expect("connect");
+    let started = Instant::now();
+    let err = h.send(&mut s, &bob(), MESSAGE).expect_err("not delivered");
+    assert!(started.elapsed() < FIRES_WITHIN, "{:?}", started.elapsed());
+    assert_eq!(err.stage(), Some(Stage::SendData), "{err:?}");
+    assert!(err.tls_error().is_some(), "{err:?}");
+    // The whole body and its end went out before the alert was read.
+    assert!(err.is_fate_unknown(), "{err:?}");
+    let record = server.finish();
+    assert!(record.messages.is_empty(), "{record:?}");
+}
+
 /// The certificate is checked against the name asked for: the server's
 /// leaf is for `localhost` and `127.0.0.1` only.
 pub fn server_name_checked<H: Harness>(h: &H) {
@@ -1039,7 +1063,7 @@ macro_rules! conformance_suite {
     ($harness:expr) => {
         $crate::conformance_suite!(@cases $harness;
             plain, starttls, implicit_tls, implicit_tls_untrusted, server_name_checked,
-            tls_faults_before_the_session, tls_close_notify_mid_body, ipv6_loopback,
+            tls_faults_before_the_session, tls_close_notify_mid_body, tls_alert_mid_body, ipv6_loopback,
             auth_plain, auth_login, scram_plus_binds_the_tls_connection,
             auth_refused, no_password_without_starttls, no_password_after_failed_handshake,
             one_recipient_refused, several_messages, several_messages_without_pipelining,

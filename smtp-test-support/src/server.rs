@@ -66,6 +66,10 @@ pub enum TlsFault {
     /// After 354 and a line of the body, the server ends TLS with
     /// close_notify and closes.
     CloseNotifyMidBody,
+    /// After 354 and a line of the body, a fatal TLS alert record
+    /// (internal_error) goes out in the clear, beside the encrypted stream,
+    /// and the server closes.
+    AlertMidBody,
 }
 
 /// How the server behaves.
@@ -475,6 +479,14 @@ impl Session<'_> {
             if let Wire::Tls(t) = &mut self.io.get_mut().wire {
                 t.conn.send_close_notify();
                 let _ = t.flush();
+            }
+            return Ok(Flow::Stop);
+        }
+        if self.spec.tls_fault == TlsFault::AlertMidBody {
+            self.line()?;
+            if let Wire::Tls(t) = &mut self.io.get_mut().wire {
+                // An alert record: type 21, TLS 1.2 framing, fatal (2), internal_error (80).
+                let _ = t.sock.write_all(&[21, 3, 3, 0, 2, 2, 80]);
             }
             return Ok(Flow::Stop);
         }
