@@ -22,12 +22,14 @@
 //! - [`adapters`]: one interface over the blocking and async adapters;
 //! - [`checks`]: soft assertions and connection settings;
 //! - [`matrix`]: the interop suites (aiosmtpd, Postfix, smtp-sink);
-//! - [`faulty`]: the failure suite.
+//! - [`faulty`]: the failure suite;
+//! - [`chaos`]: a proxy that breaks connections at random, seeded.
 //!
 //! The test files only instantiate the suites for each adapter.
 
 pub mod adapters;
 pub mod certs;
+pub mod chaos;
 pub mod checks;
 pub mod faulty;
 pub mod matrix;
