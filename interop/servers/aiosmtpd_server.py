@@ -18,6 +18,12 @@ as received, after un-dot-stuffing, CRLF line ends kept) and NNNNNN.json
 the 250 to the end of data is sent, so a client that saw the 250 can read
 both files.
 
+With --ids FILE, each accepted message's Message-ID is also appended to FILE,
+one line each, in one write(2) on a descriptor opened with O_APPEND, before
+the 250 is sent: it survives the server being killed right after (the soak
+test kills and restarts the server, every instance appending to one file, and
+counts each message's stored copies). --spool may then be left out.
+
 Prints one line "READY port=.. tls_port=.. plain_port=.." on stdout once
 every listener is bound (a port given as 0 is replaced by the one the system
 picked; "None" for a listener not asked for), then serves until SIGTERM or
@@ -44,18 +50,26 @@ DEFAULT_PASSWORD = "interop-S3cret-pass"
 class SpoolHandler:
     """Stores every accepted message with its envelope."""
 
-    def __init__(self, spool, listener):
+    def __init__(self, spool, ids_fd, listener):
         self.spool = spool
+        self.ids_fd = ids_fd
         self.listener = listener
 
     async def handle_DATA(self, server, session, envelope):
         n = next(COUNTER)
-        base = os.path.join(self.spool, "%06d" % n)
         content = envelope.original_content
         if content is None:
             content = envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8", "surrogateescape")
+        if self.ids_fd is not None:
+            os.write(self.ids_fd, message_id(content) + b"\n")
+        if self.spool is not None:
+            self.store(n, session, envelope, content)
+        return "250 2.0.0 OK queued as %06d" % n
+
+    def store(self, n, session, envelope, content):
+        base = os.path.join(self.spool, "%06d" % n)
         with open(base + ".eml", "wb") as f:
             f.write(content)
         mail_from = envelope.mail_from
@@ -77,10 +91,20 @@ class SpoolHandler:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(meta, f, ensure_ascii=False)
         os.replace(tmp, base + ".json")
-        return "250 2.0.0 OK queued as %06d" % n
 
 
 COUNTER = itertools.count(1)
+
+
+def message_id(content):
+    """The Message-ID header's value, or "-" when the header has none."""
+    for line in content.split(b"\r\n"):
+        if not line:
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"message-id":
+            return value.strip()
+    return b"-"
 
 
 def auth_user(session):
@@ -117,7 +141,8 @@ def main():
     p.add_argument("--plain-port", type=int, help="plaintext listener, plaintext AUTH allowed")
     p.add_argument("--cert", help="server certificate chain (PEM)")
     p.add_argument("--key", help="server private key (PEM)")
-    p.add_argument("--spool", required=True, help="directory for .eml/.json per message")
+    p.add_argument("--spool", help="directory for .eml/.json per message")
+    p.add_argument("--ids", help="file to append each accepted message's Message-ID to")
     p.add_argument("--user", default=DEFAULT_USER)
     p.add_argument("--password", default=DEFAULT_PASSWORD)
     p.add_argument("--size", type=int, default=32 * 1024 * 1024, help="SIZE limit in octets")
@@ -131,7 +156,13 @@ def main():
         p.error("give at least one of --port, --tls-port, --plain-port")
     if (a.port is not None or a.tls_port is not None) and not (a.cert and a.key):
         p.error("--port and --tls-port need --cert and --key")
-    os.makedirs(a.spool, exist_ok=True)
+    if a.spool is None and a.ids is None:
+        p.error("give --spool, --ids or both")
+    if a.spool is not None:
+        os.makedirs(a.spool, exist_ok=True)
+    ids_fd = None
+    if a.ids is not None:
+        ids_fd = os.open(a.ids, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     ctx = None
     if a.cert:
@@ -154,7 +185,7 @@ def main():
     servers = []
 
     def factory(listener, **extra):
-        handler = SpoolHandler(a.spool, listener)
+        handler = SpoolHandler(a.spool, ids_fd, listener)
         return lambda: SMTP(handler, loop=loop, **common, **extra)
 
     bound = {"port": None, "tls_port": None, "plain_port": None}

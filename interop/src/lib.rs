@@ -22,12 +22,16 @@
 //! - [`adapters`]: one interface over the blocking and async adapters;
 //! - [`checks`]: soft assertions and connection settings;
 //! - [`matrix`]: the interop suites (aiosmtpd, Postfix, smtp-sink);
-//! - [`faulty`]: the failure suite.
+//! - [`faulty`]: the failure suite;
+//! - [`chaos`]: a proxy that breaks connections at random, seeded;
+//! - [`soak`]: many messages through each pool, the proxy and a server
+//!   killed every few seconds, every message accounted for.
 //!
 //! The test files only instantiate the suites for each adapter.
 
 pub mod adapters;
 pub mod certs;
+pub mod chaos;
 pub mod checks;
 pub mod faulty;
 pub mod matrix;
@@ -35,6 +39,7 @@ pub mod messages;
 pub mod peers;
 pub mod process;
 pub mod skip;
+pub mod soak;
 
 /// The fixed test user name every test server accepts.
 pub const TEST_USER: &str = "interop-user";

@@ -179,6 +179,84 @@ impl Aiosmtpd {
     }
 }
 
+/// `interop/servers/aiosmtpd_server.py` for the soak: one plaintext
+/// listener, AUTH optional, no spool; each accepted message's Message-ID
+/// appended to one file before the 250. It can be killed and restarted on
+/// the same port, every instance appending to the same file.
+#[derive(Debug)]
+pub struct AiosmtpdIds {
+    guard: Option<Guard>,
+    dir: TempDir,
+    /// The plaintext port, the same for every instance.
+    pub port: u16,
+    /// Instances started so far.
+    pub starts: u32,
+}
+
+impl AiosmtpdIds {
+    /// Starts the first instance on a free port.
+    pub fn start() -> Result<AiosmtpdIds, String> {
+        crate::skip::check_enabled("aiosmtpd")?;
+        aiosmtpd_ok()?;
+        let mut server = AiosmtpdIds {
+            guard: None,
+            dir: TempDir::new("aiosmtpd-ids"),
+            port: 0,
+            starts: 0,
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(process::servers_dir().join("aiosmtpd_server.py"))
+            .args(["--auth-optional", "--plain-port", &self.port.to_string()])
+            .arg("--ids")
+            .arg(self.ids_file());
+        self.starts += 1;
+        let stderr = self.dir.path().join(format!("stderr.{}", self.starts));
+        let (guard, ready) = Guard::spawn_ready("aiosmtpd", cmd, &stderr, START_TIMEOUT)?;
+        let port = process::ready_field(&ready, "plain_port").and_then(|p| p.parse().ok());
+        self.port = port.ok_or_else(|| format!("bad READY line {ready:?}"))?;
+        self.guard = Some(guard);
+        Ok(())
+    }
+
+    fn ids_file(&self) -> PathBuf {
+        self.dir.path().join("ids")
+    }
+
+    /// Kills the running instance (SIGKILL: no goodbye to its clients).
+    pub fn kill(&mut self) {
+        if let Some(mut guard) = self.guard.take() {
+            guard.stop();
+        }
+    }
+
+    /// Kills the running instance and starts another on the same port
+    /// (trying a few times while the port is not free yet).
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.kill();
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            match self.spawn() {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(last)
+    }
+
+    /// The Message-ID of every message stored so far, in order, one per
+    /// copy.
+    pub fn ids(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.ids_file()).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
+    }
+}
+
 // --- Postfix ------------------------------------------------------------
 
 /// A private Postfix instance (`interop/servers/postfix.sh`): plain SMTP
