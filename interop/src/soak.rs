@@ -351,18 +351,20 @@ fn watchdog(work: Arc<Work>, done: Arc<AtomicBool>) -> std::thread::JoinHandle<(
 
 /// The client's options: plaintext to the proxy, every deadline short.
 pub fn options() -> Options {
-    let config = Config {
-        timeouts: Timeouts::uniform(DEADLINE),
-        tls: Some(TlsPolicy::Off),
-        ..Config::default()
+    let config = {
+        let mut built = Config::default();
+        built.timeouts = Timeouts::uniform(DEADLINE);
+        built.tls = Some(TlsPolicy::Off);
+        built
     };
     Options::new(config).connect_timeout(DEADLINE)
 }
 
 fn pool_config() -> PoolConfig {
-    PoolConfig {
-        max_sessions: MAX_SESSIONS,
-        ..PoolConfig::default()
+    {
+        let mut built = PoolConfig::default();
+        built.max_sessions = MAX_SESSIONS;
+        built
     }
 }
 

@@ -358,7 +358,10 @@ impl<C: Dial> Pool<C> {
                     let next = inner.shelf().next_expiry(timeout);
                     next.map_or(timeout, |at| at.saturating_duration_since(Instant::now()))
                 };
-                C::sleep(wait.max(Duration::from_millis(1))).await;
+                // At most a second at a time: a closed or dropped pool is
+                // noticed within one (a blocking reaper thread then ends).
+                let wait = wait.clamp(Duration::from_millis(1), Duration::from_secs(1));
+                C::sleep(wait).await;
                 let Some(inner) = weak.upgrade() else { return };
                 Pool { inner }.close_idle().await;
             }
