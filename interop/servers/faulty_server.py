@@ -54,6 +54,8 @@ Modes:
   early-reply             a reply before any command, in the greeting's write
   bdat-refuse-first       CHUNKING offered; the first BDAT is answered 554
   bdat-552                CHUNKING offered; BDAT LAST answered 552 (too big)
+  bdat-refuse-middle      CHUNKING offered; the second BDAT chunk of a
+                          message is answered 554, the others 250
   bdat-close-after-chunk  CHUNKING offered; the connection closes after a
                           chunk is read, with no reply
 """
@@ -99,6 +101,7 @@ SIMPLE_MODES = (
     "early-reply",
     "bdat-refuse-first",
     "bdat-552",
+    "bdat-refuse-middle",
     "bdat-close-after-chunk",
 )
 ALL_MODES = SIMPLE_MODES + tuple(
@@ -191,6 +194,7 @@ class Session:
         self.mail_from = None
         self.rcpts = []
         self.rcpt_count = 0
+        self.chunks = 0
 
     def send_raw(self, data, note=None):
         try:
@@ -531,7 +535,10 @@ class Session:
         self.log.write(self.n, "EVENT", None, "BDAT %d%s" % (len(data), " LAST" if last else ""))
         if self.mail_from is None or not self.rcpts:
             return self.reply("554 5.5.1 no valid recipients")
-        if self.mode == "bdat-refuse-first":
+        self.chunks = getattr(self, "chunks", 0) + 1
+        if self.mode == "bdat-refuse-first" or (
+            self.mode == "bdat-refuse-middle" and self.chunks == 2
+        ):
             return self.reply("554 5.7.1 chunk refused")
         if self.mode == "bdat-close-after-chunk":
             self.log.write(self.n, "EVENT", None, "CLOSE-WITHOUT-REPLY")

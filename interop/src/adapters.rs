@@ -8,6 +8,9 @@ use smtp_blocking::{Envelope, Error, Options, Outcome};
 pub trait Session {
     /// Sends one message.
     fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error>;
+    /// Sends one message whose body is read from a reader over `body`, in
+    /// 64 KiB chunks (so with CHUNKING, one BDAT per chunk).
+    fn send_streamed(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error>;
     /// Sends several messages queued together (pipelined when allowed).
     fn send_many(&mut self, messages: &[(Envelope, Vec<u8>)]) -> Result<Vec<Outcome>, Error>;
     /// Whether the session is encrypted.
@@ -31,6 +34,9 @@ pub struct Blocking;
 impl Session for smtp_blocking::Session {
     fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
         smtp_blocking::Session::send(self, envelope, body)
+    }
+    fn send_streamed(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+        smtp_blocking::Session::send_from(self, envelope, body)
     }
     fn send_many(&mut self, messages: &[(Envelope, Vec<u8>)]) -> Result<Vec<Outcome>, Error> {
         smtp_blocking::Session::send_many(self, messages.iter().map(|(e, b)| (e, &b[..])))
@@ -68,6 +74,9 @@ struct TokioSession {
 impl Session for TokioSession {
     fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
         self.rt.block_on(self.session.send(envelope, body))
+    }
+    fn send_streamed(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+        self.rt.block_on(self.session.send_from(envelope, body))
     }
     fn send_many(&mut self, messages: &[(Envelope, Vec<u8>)]) -> Result<Vec<Outcome>, Error> {
         self.rt.block_on(
@@ -130,6 +139,10 @@ struct FuturesSession {
 impl Session for FuturesSession {
     fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
         self.executor.block_on(self.session.send(envelope, body))
+    }
+    fn send_streamed(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Outcome, Error> {
+        self.executor
+            .block_on(self.session.send_from(envelope, body))
     }
     fn send_many(&mut self, messages: &[(Envelope, Vec<u8>)]) -> Result<Vec<Outcome>, Error> {
         self.executor.block_on(

@@ -88,10 +88,17 @@ pub fn run_once(adapter: &dyn Adapter, port: u16, connect: &Connect, tag: &str) 
             let m = if tag.ends_with("stall-after-354") {
                 // More than the TCP buffers on both sides hold.
                 TestMessage::sized(tag, &to, 20 << 20)
+            } else if tag.ends_with("bdat-refuse-middle") {
+                // 128 chunks of 64 KiB, streamed: far more than the 32 the
+                // client keeps in flight.
+                TestMessage::sized(tag, &to, 128 << 16)
             } else {
                 TestMessage::simple(tag, 1, &to)
             };
-            let result = session.send(&m.envelope(), &m.body);
+            let result = match tag.ends_with("bdat-refuse-middle") {
+                true => session.send_streamed(&m.envelope(), &m.body),
+                false => session.send(&m.envelope(), &m.body),
+            };
             let alive = result.is_ok();
             run.send = Some(result);
             if alive {
@@ -245,7 +252,7 @@ pub fn run(adapter: &dyn Adapter, mode: &str) {
         let second = (mode == "greylist").then(|| run_once(adapter, server.port, &connect, &tag));
         let log = server.settled_log(Duration::from_secs(5));
         invariants(&mut checks, &what, &run, &log, pipelining);
-        expect(&mut checks, &what, mode, &run, second.as_ref(), &log);
+        expect(&mut checks, &what, mode, (&run, second.as_ref()), &log);
         if checks.failed() > 0 {
             checks.fail(format!("{what}: the server's log:\n{}", log.dump()));
         }
@@ -258,8 +265,7 @@ fn expect(
     checks: &mut Checks,
     what: &str,
     mode: &str,
-    run: &Run,
-    second: Option<&Run>,
+    (run, second): (&Run, Option<&Run>),
     log: &FaultyLog,
 ) {
     let d = run.describe();
@@ -363,6 +369,27 @@ fn expect(
             );
             ok(log.sent_command("BDAT"), "BDAT used");
             ok(!log.sent_command("DATA"), "no DATA");
+        }
+        "bdat-refuse-middle" => {
+            // RFC 3030 section 2: a refused chunk fails the message, and
+            // once the refusal is received no more chunks go out. The
+            // client keeps at most 32 chunks in flight, so it reads the
+            // refusal of the second long before the body's end: the server
+            // never sees the rest, nor a LAST.
+            ok(
+                outcome.is_some_and(|o| {
+                    matches!(&o.result, Err(TransactionError::DataRejected(r)) if r.code().value() == 554)
+                        && !o.fate_unknown()
+                        && !o.is_delivered()
+                }),
+                "DataRejected(554), fate known",
+            );
+            let bdats: Vec<_> = log.events().filter(|e| e.starts_with("BDAT")).collect();
+            let last = bdats.iter().any(|b| b.ends_with("LAST"));
+            ok(
+                (2..=40).contains(&bdats.len()) && !last,
+                &format!("2 to 40 chunks of 129, none LAST: {}", bdats.len()),
+            );
         }
         "bdat-close-after-chunk" => {
             ok(!run.delivered(), "not delivered");
@@ -608,6 +635,7 @@ pub const MODES: &[&str] = &[
     "early-reply",
     "bdat-refuse-first",
     "bdat-552",
+    "bdat-refuse-middle",
     "bdat-close-after-chunk",
     "reject-421-greeting",
     "reject-421-ehlo",

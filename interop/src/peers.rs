@@ -740,6 +740,15 @@ impl FaultyLog {
         count("OPEN") == count("END")
     }
 
+    /// The text of every event line (OPEN, TLS, `BDAT n [LAST]`, END ...),
+    /// in order.
+    pub fn events(&self) -> impl Iterator<Item = &str> + '_ {
+        self.lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Event)
+            .map(|l| l.text.as_str())
+    }
+
     /// The command lines the client sent, upper-cased verb first, in order.
     pub fn commands(&self) -> Vec<&LogLine> {
         self.lines

@@ -55,6 +55,7 @@ macro_rules! faulty_for {
                 early_reply => "early-reply",
                 bdat_refuse_first => "bdat-refuse-first",
                 bdat_552 => "bdat-552",
+                bdat_refuse_middle => "bdat-refuse-middle",
                 bdat_close_after_chunk => "bdat-close-after-chunk",
                 reject_421_greeting => "reject-421-greeting",
                 reject_421_ehlo => "reject-421-ehlo",
