@@ -71,3 +71,8 @@ pub async fn send<C: Dial>(
         false => Err(Error::Rejected(Box::new(outcome))),
     }
 }
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

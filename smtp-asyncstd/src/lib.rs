@@ -232,3 +232,8 @@ pub async fn send(
 ) -> Result<Outcome, Error> {
     smtp_adapter_common::send::<Connection<TcpStream>>(host, port, options, envelope, message).await
 }
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

@@ -351,6 +351,11 @@ pub fn send(
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::timeout_still_fits;
