@@ -1,4 +1,4 @@
-//! Sending a [`lettre::Message`](::lettre::Message) as it is (feature
+//! Sending a [`lettre::Message`] as it is (feature
 //! `lettre`): its envelope and its formatted bytes, so that code that
 //! composes with lettre's message builder changes only its transport.
 //!

@@ -55,7 +55,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// Sending a `lettre::Message` as it is (feature `lettre`): see
-/// [`Transport::send_message`](smtp_adapter_common::Transport::send_message).
+/// [`Transport::send_message`].
 #[cfg(feature = "lettre")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub use smtp_adapter_common::lettre;

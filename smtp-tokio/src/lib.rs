@@ -63,7 +63,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 /// Sending a `lettre::Message` as it is (feature `lettre`): see
-/// [`AsyncTransport::send_message`](smtp_adapter_common::AsyncTransport::send_message).
+/// [`AsyncTransport::send_message`].
 #[cfg(feature = "lettre")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub use smtp_adapter_common::lettre;
