@@ -132,3 +132,66 @@ fn a_pool_from_an_smtps_url_delivers_to_postfix_over_implicit_tls() {
         "sent over TLS with AUTH: {content}"
     );
 }
+
+#[test]
+fn a_pool_with_a_rustls_config_of_its_own_delivers_to_aiosmtpd() {
+    use smtp_blocking::rustls::{ClientConfig, RootCertStore};
+    let server = require!("mailer_tls_config_aiosmtpd", Aiosmtpd::start());
+    // Only the test CA: the webpki roots the pool would use otherwise do
+    // not trust the server, so delivery proves this configuration was used.
+    let mut roots = RootCertStore::empty();
+    roots.add(server.certs.ca_der()).unwrap();
+    let tls = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let timeouts = {
+        let mut built = smtp_blocking::Timeouts::default();
+        built.init = std::time::Duration::from_secs(20);
+        built
+    };
+    let pool = smtp_blocking::Pool::builder(&url("smtp", server.starttls_port, "&tls=required"))
+        .unwrap()
+        .tls_config(std::sync::Arc::new(tls))
+        .timeouts(timeouts)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build();
+    let to = "ann@example.org";
+    let outcome = pool.send(&envelope(&[to]), &message(to)).unwrap();
+    assert!(outcome.is_delivered(), "{outcome:?}");
+    pool.close();
+    let stored = server.messages();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].tls(), "STARTTLS");
+    // Without it (the webpki roots alone) the handshake fails.
+    let untrusting = smtp_blocking::Pool::from_url(&url("smtp", server.starttls_port, "")).unwrap();
+    let e = untrusting.send(&envelope(&[to]), &message(to)).unwrap_err();
+    assert!(e.tls_error().is_some(), "{e}");
+}
+
+#[test]
+fn a_pool_with_short_timeouts_gives_up_on_a_silent_server() {
+    // A server that accepts the connection and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _silent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        drop(conn);
+    });
+    let timeouts = {
+        let mut built = smtp_blocking::Timeouts::default();
+        built.init = std::time::Duration::from_millis(300);
+        built
+    };
+    let pool = smtp_blocking::Pool::builder(&format!("smtp://127.0.0.1:{port}?tls=off"))
+        .unwrap()
+        .timeouts(timeouts)
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .build();
+    let started = std::time::Instant::now();
+    let to = "ann@example.org";
+    let e = pool.send(&envelope(&[to]), &message(to)).unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert_eq!(e.stage(), Some(smtp_blocking::Stage::Init), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -2,7 +2,7 @@
 //! wrong, transient or permanent) with the I/O or TLS failure that caused
 //! it, when one did, as its source.
 
-use smtp_proto::{ErrorKind, Outcome, Reply, Stage, UsageError};
+use smtp_proto::{ErrorKind, InvalidInput, Outcome, Reply, Stage, UsageError};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -49,6 +49,14 @@ pub enum Error {
     /// The options cannot be used (an unreadable CA file, an invalid server
     /// name).
     Config(String),
+    /// An address taken from elsewhere (a `lettre::Message`'s envelope)
+    /// cannot be used in MAIL or RCPT. Nothing was sent.
+    Address {
+        /// The address as it was given.
+        address: String,
+        /// Why it cannot be used.
+        reason: InvalidInput,
+    },
     /// The one-call `send`: the server did not accept the message (see the
     /// outcome for each recipient's reply).
     Rejected(Box<Outcome>),
@@ -198,7 +206,9 @@ impl Error {
                 .as_ref()
                 .err()
                 .is_some_and(|e| e.is_transient()),
-            Error::Usage(_) | Error::Config(_) | Error::Interrupted => false,
+            Error::Usage(_) | Error::Config(_) | Error::Address { .. } | Error::Interrupted => {
+                false
+            }
         }
     }
 }
@@ -227,6 +237,9 @@ impl fmt::Display for Error {
             }
             Error::Usage(e) => write!(f, "misuse of the session: {e}"),
             Error::Config(why) => write!(f, "invalid options: {why}"),
+            Error::Address { address, reason } => {
+                write!(f, "address {address:?} cannot be used: {reason}")
+            }
             Error::Rejected(outcome) => {
                 f.write_str("message not delivered")?;
                 if let Err(e) = &outcome.result {
@@ -256,6 +269,7 @@ impl std::error::Error for Error {
             } => Some(cause),
             Error::Smtp { error, .. } => Some(&**error),
             Error::Usage(e) => Some(e),
+            Error::Address { reason, .. } => Some(reason),
             _ => None,
         }
     }

@@ -15,14 +15,22 @@
 //!   timeout, implicit TLS, trust roots and the server name to check
 //!   (rustls with ring by default, aws-lc-rs with the `aws-lc-rs` feature).
 //!
+//! With the feature `lettre`, a `lettre::Message` is sent as it is
+//! ([`Transport::send_message`], [`AsyncTransport::send_message`]; the
+//! envelope conversion in the `lettre` module).
+//!
 //! An adapter implements [`Connection`] (and [`Dial`], [`ReadBody`]) for
 //! its connection type; nothing of SMTP is left to it.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod blocking;
 mod builder;
 mod connection;
 mod error;
+#[cfg(feature = "lettre")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+pub mod lettre;
 mod options;
 pub mod outbox;
 mod pool;
@@ -63,3 +71,8 @@ pub async fn send<C: Dial>(
         false => Err(Error::Rejected(Box::new(outcome))),
     }
 }
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

@@ -20,6 +20,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub trait Transport {
     /// Sends `message` (RFC 5322 bytes) to the envelope's recipients.
     fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<Outcome, Error>;
+
+    /// Sends a `lettre::Message` as it is: its envelope (Bcc recipients
+    /// included, see [`envelope_of`](crate::lettre::envelope_of)) and its
+    /// [`formatted`](::lettre::Message::formatted) bytes.
+    #[cfg(feature = "lettre")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+    fn send_message(&self, message: &::lettre::Message) -> Result<Outcome, Error> {
+        let (envelope, bytes) = crate::lettre::parts(message)?;
+        self.send(&envelope, &bytes)
+    }
 }
 
 /// Sends one message, async: as [`Transport`].
@@ -30,6 +40,20 @@ pub trait AsyncTransport {
         envelope: &Envelope,
         message: &[u8],
     ) -> impl Future<Output = Result<Outcome, Error>>;
+
+    /// Sends a `lettre::Message` as it is: as [`Transport::send_message`].
+    #[cfg(feature = "lettre")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+    fn send_message(
+        &self,
+        message: &::lettre::Message,
+    ) -> impl Future<Output = Result<Outcome, Error>> {
+        let parts = crate::lettre::parts(message);
+        async move {
+            let (envelope, bytes) = parts?;
+            self.send(&envelope, &bytes).await
+        }
+    }
 }
 
 impl<C: Dial> AsyncTransport for Pool<C> {

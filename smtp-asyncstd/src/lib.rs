@@ -64,6 +64,7 @@
 //! message's fate is unknown, so the session refuses every later call with
 //! [`Error::Interrupted`]. Drop it and connect again.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use async_io::Timer;
 use async_net::TcpStream;
@@ -76,6 +77,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Sending a `lettre::Message` as it is (feature `lettre`): see
+/// [`AsyncTransport::send_message`].
+#[cfg(feature = "lettre")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+pub use smtp_adapter_common::lettre;
 pub use smtp_adapter_common::{
     AsyncTransport, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder, PoolConfig,
     PoolStats, StubTransport, Target, UrlError, rustls,
@@ -226,3 +232,8 @@ pub async fn send(
 ) -> Result<Outcome, Error> {
     smtp_adapter_common::send::<Connection<TcpStream>>(host, port, options, envelope, message).await
 }
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

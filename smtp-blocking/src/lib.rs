@@ -46,6 +46,7 @@
 //! crate gives them a blocking connection, whose futures are ready at their
 //! first poll, and runs them with a blocking executor.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use rustls::{ClientConnection, StreamOwned};
 use smtp_adapter_common::{Dial, ReadBody, TlsTarget};
@@ -53,6 +54,11 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+/// Sending a `lettre::Message` as it is (feature `lettre`): see
+/// [`Transport::send_message`].
+#[cfg(feature = "lettre")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+pub use smtp_adapter_common::lettre;
 pub use smtp_adapter_common::{
     BlockingPool, BlockingSession, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder,
     PoolConfig, PoolStats, StubTransport, Target, Transport, UrlError, outbox, rustls, smtp_proto,
@@ -344,6 +350,11 @@ pub fn send(
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
 
 #[cfg(test)]
 mod tests {

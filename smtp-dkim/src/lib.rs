@@ -19,6 +19,8 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod error;
 mod key;
 mod message;
@@ -27,6 +29,11 @@ mod signer;
 pub use error::DkimError;
 pub use key::KeyType;
 pub use signer::{DEFAULT_HEADERS, DkimSigner};
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
 
 #[cfg(test)]
 mod tests;

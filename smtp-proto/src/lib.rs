@@ -119,6 +119,7 @@
 //! [`UsageError`], returned at once and changing nothing.
 #![no_std]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -137,6 +138,7 @@ mod error;
 mod event;
 mod inline;
 #[cfg(feature = "compose")]
+#[cfg_attr(docsrs, doc(cfg(feature = "compose")))]
 pub mod message;
 pub mod reply;
 mod sasl;
@@ -157,6 +159,12 @@ pub use event::{
 };
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError, ReplyLimits, ReplyParser};
 #[cfg(feature = "scram")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scram")))]
 pub use sasl::scram::{MAX_ITERATIONS as MAX_SCRAM_ITERATIONS, TLS_EXPORTER_LABEL};
 pub use stage::Stage;
 pub use time::{Instant, Timeouts};
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

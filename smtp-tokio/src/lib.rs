@@ -50,6 +50,7 @@
 //! fate is unknown, so the session refuses every later call with
 //! [`Error::Interrupted`]. Drop it and connect again.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use smtp_adapter_common::{Dial, ReadBody, TlsTarget};
 use std::io;
@@ -61,6 +62,11 @@ use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+/// Sending a `lettre::Message` as it is (feature `lettre`): see
+/// [`AsyncTransport::send_message`].
+#[cfg(feature = "lettre")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+pub use smtp_adapter_common::lettre;
 pub use smtp_adapter_common::{
     AsyncTransport, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder, PoolConfig,
     PoolStats, StubTransport, Target, UrlError, rustls,
@@ -211,3 +217,8 @@ pub async fn send(
 ) -> Result<Outcome, Error> {
     smtp_adapter_common::send::<Connection<TcpStream>>(host, port, options, envelope, message).await
 }
+
+/// This crate's README, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

@@ -299,6 +299,7 @@ impl MessageBuilder {
     /// entropy made from the process's random hash keys, the clock and a
     /// counter.
     #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn build_now(&self) -> Result<Message, ComposeError> {
         let now = date::now_unix();
         let mut builder = self.clone();

@@ -115,4 +115,5 @@ impl fmt::Display for ComposeError {
 }
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl std::error::Error for ComposeError {}

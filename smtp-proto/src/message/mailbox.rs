@@ -97,6 +97,7 @@ impl fmt::Display for ParseMailboxError {
 }
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl std::error::Error for ParseMailboxError {}
 
 impl FromStr for Mailbox {
