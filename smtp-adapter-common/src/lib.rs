@@ -28,6 +28,7 @@ pub mod outbox;
 mod pool;
 mod server_url;
 mod session;
+mod trace;
 mod transport;
 
 pub use blocking::{BlockingPool, BlockingSession};
