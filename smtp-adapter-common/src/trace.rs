@@ -1,27 +1,8 @@
-//! Logging through `tracing` (the `tracing` feature): what the session
-//! engine calls at a few points (opened, each event it collects, messages
-//! queued, a body handed over, a failure). Without the feature, [`Trace`]
-//! is empty and every call is an inlined no-op.
-//!
-//! With it, under the target [`TARGET`]:
-//!
-//! - a span `smtp_session` per session (`host`, `port` when known, `tls`
-//!   recorded once the connection is encrypted), and inside it a span
-//!   `smtp_message` per message (`id`, the TransactionId, and `message_id`
-//!   when the first 4 KiB of an in-memory body have a Message-ID field);
-//! - a `debug` event per command and per reply: the core's transcript
-//!   lines ([`TranscriptLine`]), so credentials and bodies are redacted as
-//!   the core redacts them. When a subscriber wants `debug` events of the
-//!   target as the session opens, the engine turns the core's transcript
-//!   on; the caller still gets transcript events only if it asked
-//!   ([`Config::transcript`]);
-//! - a `warn` event per refused recipient and per message not accepted
-//!   (from each [`Outcome`]), a `debug` one per message accepted;
-//! - an `error` event when the session fails (once per session).
-//!
-//! [`TranscriptLine`]: smtp_proto::TranscriptLine
-//! [`Config::transcript`]: smtp_proto::Config::transcript
-//! [`Outcome`]: smtp_proto::Outcome
+//! Logging through `tracing` (the `tracing` feature; what it logs is in
+//! the crate docs): what the session engine calls at a few points
+//! (opened, each event it collects, messages queued, a body handed over,
+//! a failure on this side). Without the feature, [`Trace`] is empty and
+//! every call an inlined no-op.
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) use off::Trace;
