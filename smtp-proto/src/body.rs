@@ -82,7 +82,7 @@ impl BodyEncoder {
     /// Bytes that need no change (lines already ending in CRLF, not starting
     /// with a dot) are only scanned, and copied in one run up to the next
     /// dot to double, bare CR or LF to fix, or the end of the chunk. The
-    /// scan is one [`LineEnds::find`] (memchr's vector search) per line;
+    /// scan is one `LineEnds` search (memchr's vector search) per line;
     /// the state lives in locals inside the loop and is written back once.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), BodyError> {
         if self.mode == BodyMode::Binary {
