@@ -156,7 +156,7 @@ fn a_pool_with_a_rustls_config_of_its_own_delivers_to_aiosmtpd() {
         .connect_timeout(std::time::Duration::from_secs(10))
         .build();
     let to = "ann@example.org";
-    let outcome = pool.send(&envelope(&[to]), &message(to)).unwrap();
+    let outcome = pool.send(&envelope(&[to]), message(to)).unwrap();
     assert!(outcome.is_delivered(), "{outcome:?}");
     pool.close();
     let stored = server.messages();

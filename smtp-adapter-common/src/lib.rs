@@ -21,6 +21,32 @@
 //!
 //! An adapter implements [`Connection`] (and [`Dial`], [`ReadBody`]) for
 //! its connection type; nothing of SMTP is left to it.
+//!
+//! # Logging with `tracing`
+//!
+//! The feature `tracing` (off by default; each adapter forwards it as its
+//! own feature `tracing`) logs every session through the `tracing` crate,
+//! under the target `smtp`:
+//!
+//! - a span `smtp_session` per session, with `host`, `port` (when the
+//!   session connected itself) and `tls = true` once the connection is
+//!   encrypted (implicit TLS or STARTTLS), and inside it a span
+//!   `smtp_message` per message, with `id` (its
+//!   [`TransactionId`](smtp_proto::TransactionId)) and `message_id` (the
+//!   Message-ID field, when the first 4 KiB of an in-memory body have one);
+//! - a `debug` event per command and per reply: the core's transcript
+//!   lines ([`TranscriptLine`](smtp_proto::TranscriptLine)), with
+//!   credentials replaced by `<redacted>` and the body by its size, so no
+//!   secret and no message text reaches the log;
+//! - a `warn` event per refused recipient and per message not accepted,
+//!   and an `error` event when the session fails (once).
+//!
+//! When a subscriber wants `debug` events of the target as the session
+//! opens, the engine turns the core's transcript on for itself; the
+//! transcript events still reach the caller (event sink,
+//! [`Session::events`]) only if [`Config::transcript`](smtp_proto::Config::transcript)
+//! asked for them. Without a subscriber the cost is a few checks per
+//! event; without the feature, nothing.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -36,6 +62,7 @@ pub mod outbox;
 mod pool;
 mod server_url;
 mod session;
+mod trace;
 mod transport;
 
 pub use blocking::{BlockingPool, BlockingSession};

@@ -4,6 +4,7 @@
 //! written once. An adapter provides the connection; the blocking one runs
 //! these futures with an executor that never sees them pending.
 
+use crate::trace::Trace;
 use crate::{Cause, Connection, Dial, Error, EventSink, Options, ReadBody, TlsPlan};
 use smtp_proto::{
     Client, Config, Envelope, Event, Instant, Outcome, Output, TransactionError, TransactionId,
@@ -107,6 +108,8 @@ pub struct Session<C> {
     cause: Option<Cause>,
     /// Messages queued so far.
     messages: u64,
+    /// Spans and events for `tracing` (nothing without the feature).
+    trace: Trace,
 }
 
 impl<C: Dial> Session<C> {
@@ -126,7 +129,8 @@ impl<C: Dial> Session<C> {
         for addr in addrs {
             match C::connect(addr, limit).await {
                 Ok(conn) => {
-                    return Session::open(conn, host, options.config_for(port), options).await;
+                    return Session::open(conn, host, port, options.config_for(port), options)
+                        .await;
                 }
                 Err(e) => last = e,
             }
@@ -140,16 +144,23 @@ impl<C: Connection> Session<C> {
     /// name the server's certificate must carry. Implicit TLS only if
     /// [`Options::implicit_tls`] says so.
     pub async fn over(stream: C::Stream, host: &str, options: &Options) -> Result<Self, Error> {
-        Session::open(C::plain(stream), host, options.config_for(0), options).await
+        Session::open(C::plain(stream), host, 0, options.config_for(0), options).await
     }
 
     /// Opens the session on a connection: implicit TLS if `config` says
     /// so, then greeting, EHLO, STARTTLS, AUTH. Every event goes to the
     /// options' event sink, if any, as it happens, so a session that fails
     /// to open still shows its dialogue there.
-    async fn open(conn: C, host: &str, config: Config, options: &Options) -> Result<Self, Error> {
+    async fn open(
+        conn: C,
+        host: &str,
+        port: u16,
+        mut config: Config,
+        options: &Options,
+    ) -> Result<Self, Error> {
         let implicit = config.implicit_tls;
         let tls = options.tls_plan(host, &config)?;
+        let trace = Trace::open(host, port, &mut config);
         let mut client = Client::new(config, Instant::from_elapsed(Duration::ZERO));
         // Fresh random bytes for every connection (SCRAM's nonce); without
         // them the core never picks SCRAM.
@@ -169,6 +180,7 @@ impl<C: Connection> Session<C> {
             busy: true,
             cause: None,
             messages: 0,
+            trace,
         };
         let mut opened = Ok(());
         if implicit {
@@ -244,6 +256,7 @@ impl<C: Connection> Session<C> {
                 let body = batch.index(id).map(|at| bodies[at].as_ref());
                 let now = self.now();
                 let body = body.ok_or(UsageError::NotExpectingBody)?;
+                self.trace.body(id, body);
                 self.client.send_body(body, true, now)?;
             }
             Ok(())
@@ -401,6 +414,7 @@ impl<C: Connection> Session<C> {
             batch.outcomes.push(None);
             self.messages += 1;
         }
+        self.trace.queued(batch.first, batch.outcomes.len());
         Ok(batch)
     }
 
@@ -564,9 +578,11 @@ impl<C: Connection> Session<C> {
             // No handshake was due: the connection is given up all the same.
             self.client.handle_transport_error(now);
         }
-        let Some(cause) = cause else { return error };
+        let Some(cause) = cause else {
+            return self.trace.failed(error);
+        };
         self.cause = Some(cause);
-        self.failure().unwrap_or(error)
+        self.trace.failed(self.failure().unwrap_or(error))
     }
 
     /// The connection failed on this side (`body`: reading the caller's
@@ -582,7 +598,8 @@ impl<C: Connection> Session<C> {
             }
             self.cause = Some(cause);
         }
-        self.failure().unwrap_or(UsageError::SessionClosed.into())
+        self.trace
+            .failed(self.failure().unwrap_or(UsageError::SessionClosed.into()))
     }
 
     /// Moves the core's events out: each to the sink if there is one, each
@@ -590,6 +607,9 @@ impl<C: Connection> Session<C> {
     /// event queue unless a sink took them.
     fn collect(&mut self, batch: &mut Batch, progress: &mut impl FnMut(&Outcome)) {
         while let Some(event) = self.client.poll_event() {
+            if !self.trace.event(&event, &self.client) {
+                continue;
+            }
             if let Some(sink) = &self.sink {
                 sink.emit(&event);
             }

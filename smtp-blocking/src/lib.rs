@@ -45,6 +45,11 @@
 //! ([`smtp_adapter_common::Session`], [`smtp_adapter_common::Pool`]): this
 //! crate gives them a blocking connection, whose futures are ready at their
 //! first poll, and runs them with a blocking executor.
+//!
+//! Logging: the feature `tracing` (off by default) gives each session a
+//! `tracing` span (host, port, TLS), every command and reply a `debug`
+//! event with credentials and bodies redacted, refusals `warn` and a
+//! failed session `error`; see [`smtp_adapter_common`'s docs](smtp_adapter_common#logging-with-tracing).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

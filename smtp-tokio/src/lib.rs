@@ -43,6 +43,11 @@
 //!
 //! Many messages from many tasks: a [`Pool`] of sessions.
 //!
+//! Logging: the feature `tracing` (off by default) gives each session a
+//! `tracing` span (host, port, TLS), every command and reply a `debug`
+//! event with credentials and bodies redacted, refusals `warn` and a
+//! failed session `error`; see [`smtp_adapter_common`'s docs](smtp_adapter_common#logging-with-tracing).
+//!
 //! # Cancellation
 //!
 //! Dropping a future of this crate midway (for instance in a `select!` or
