@@ -164,7 +164,7 @@ fn a_pool_with_a_rustls_config_of_its_own_delivers_to_aiosmtpd() {
     assert!(stored[0].tls(), "STARTTLS");
     // Without it (the webpki roots alone) the handshake fails.
     let untrusting = smtp_blocking::Pool::from_url(&url("smtp", server.starttls_port, "")).unwrap();
-    let e = untrusting.send(&envelope(&[to]), &message(to)).unwrap_err();
+    let e = untrusting.send(&envelope(&[to]), message(to)).unwrap_err();
     assert!(e.tls_error().is_some(), "{e}");
 }
 
@@ -190,7 +190,7 @@ fn a_pool_with_short_timeouts_gives_up_on_a_silent_server() {
         .build();
     let started = std::time::Instant::now();
     let to = "ann@example.org";
-    let e = pool.send(&envelope(&[to]), &message(to)).unwrap_err();
+    let e = pool.send(&envelope(&[to]), message(to)).unwrap_err();
     assert!(e.is_timeout(), "{e}");
     assert_eq!(e.stage(), Some(smtp_blocking::Stage::Init), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
