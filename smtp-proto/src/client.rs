@@ -695,13 +695,7 @@ impl Client {
         }
         if !self.out.is_empty() {
             self.out_taken = true;
-            // Everything written so far is on its way.
-            for p in self.pending.iter_mut().rev() {
-                if p.sent {
-                    break;
-                }
-                p.sent = true;
-            }
+            self.mark_sent();
             return Output::Transmit(&self.out);
         }
         match self.phase {
@@ -728,6 +722,34 @@ impl Client {
         match self.pending.front() {
             Some(p) => Output::Wait(p.deadline),
             None => Output::Ready,
+        }
+    }
+
+    /// The bytes to write now, owned: what [`Client::poll_output`] would
+    /// hand out as [`Output::Transmit`], moved out without a copy, for a
+    /// writer that must own them (another task, a DMA or io_uring buffer).
+    /// `None` when there is nothing to write; then call `poll_output` as
+    /// usual. The client starts a new buffer for what comes next.
+    pub fn take_transmit(&mut self) -> Option<bytes::Bytes> {
+        if self.out_taken {
+            self.out.clear();
+            self.out_taken = false;
+        }
+        if self.out.is_empty() {
+            return None;
+        }
+        self.mark_sent();
+        Some(bytes::Bytes::from(core::mem::take(&mut self.out)))
+    }
+
+    /// Everything written so far is on its way: the clocks of the commands
+    /// in it may start.
+    fn mark_sent(&mut self) {
+        for p in self.pending.iter_mut().rev() {
+            if p.sent {
+                break;
+            }
+            p.sent = true;
         }
     }
 
