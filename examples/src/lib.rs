@@ -74,3 +74,9 @@ pub fn report(outcome: &Outcome) {
         }
     }
 }
+
+/// The workspace README's code, compiled as doc tests so it cannot rot
+/// (here, where every adapter is a dependency and nothing is published).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -351,10 +351,6 @@ pub fn send(
     futures_lite::future::block_on(send(host, port, options, envelope, message))
 }
 
-/// The README's code, compiled as doc tests so it cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
 
 /// This crate's README, compiled as doc tests so that it cannot rot.
 #[cfg(doctest)]
