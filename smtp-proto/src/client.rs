@@ -345,6 +345,10 @@ pub struct Client {
     pub(crate) encrypted: bool,
     pub(crate) starttls_refused: bool,
     pub(crate) txs: VecDeque<Tx>,
+    /// How many of `txs` are [`TxState::Queued`]: always the last ones (a
+    /// queued message leaves only by starting, or with all the others when
+    /// the session fails).
+    pub(crate) queued: usize,
     pub(crate) events: VecDeque<Event>,
     pub(crate) error: Option<Error>,
     pub(crate) quit_asked: bool,
@@ -404,6 +408,7 @@ impl Client {
             caps: None,
             starttls_refused: false,
             txs: VecDeque::new(),
+            queued: 0,
             events: VecDeque::new(),
             error: None,
             quit_asked: false,
@@ -637,6 +642,7 @@ impl Client {
             bdat: false,
             ended: false,
         });
+        self.queued += 1;
         self.pump();
         Ok(id)
     }
@@ -747,21 +753,33 @@ impl Client {
         }
     }
 
+    /// Where message `id` is in `txs`. Ids are consecutive and finished
+    /// messages mostly leave from the front, so `id - txs[0].id` is its
+    /// place; one that left from the middle (a message failing its checks
+    /// settles at once) shifts those after it, found by a binary search
+    /// (ids stay in increasing order).
+    pub(crate) fn tx_pos(&self, id: TransactionId) -> Option<usize> {
+        let first = self.txs.front()?.id.0;
+        let guess = usize::try_from(id.0.checked_sub(first)?).ok()?;
+        if self.txs.get(guess).is_some_and(|t| t.id == id) {
+            return Some(guess);
+        }
+        self.txs.binary_search_by_key(&id, |t| t.id).ok()
+    }
+
     pub(crate) fn tx(&self, id: TransactionId) -> Option<&Tx> {
-        self.txs.iter().find(|t| t.id == id)
+        self.txs.get(self.tx_pos(id)?)
     }
 
     pub(crate) fn tx_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
-        self.txs.iter_mut().find(|t| t.id == id)
+        let pos = self.tx_pos(id)?;
+        self.txs.get_mut(pos)
     }
 
     /// How many messages have started (MAIL went out): the first ones in
     /// `txs`, the queued ones follow.
     pub(crate) fn started(&self) -> usize {
-        self.txs
-            .iter()
-            .take_while(|t| !matches!(t.state, TxState::Queued))
-            .count()
+        self.txs.len() - self.queued
     }
 
     /// True while a command of message `id` awaits its reply.
@@ -872,10 +890,12 @@ impl Client {
         }
     }
 
-    /// The message whose body is being taken, if one is.
+    /// The message whose body is being taken, if one is: only the message
+    /// started last can be taking one (see [`TxState::Body`]).
     pub(crate) fn body_tx(&self) -> Option<&Tx> {
+        let last = self.started().checked_sub(1)?;
         self.txs
-            .iter()
-            .find(|t| matches!(t.state, TxState::Body(_)))
+            .get(last)
+            .filter(|t| matches!(t.state, TxState::Body(_)))
     }
 }

@@ -351,10 +351,9 @@ impl Client {
 
     /// Takes a chunk of body from the caller.
     pub(crate) fn on_body(&mut self, chunk: &[u8], last: bool) {
-        let tx = self
-            .txs
-            .iter_mut()
-            .find(|t| matches!(t.state, TxState::Body(_)));
+        // Only the message started last takes a body (see `TxState::Body`).
+        let newest = self.started().checked_sub(1);
+        let tx = newest.and_then(|i| self.txs.get_mut(i));
         let Some(Tx {
             id,
             state: TxState::Body(body),
@@ -485,7 +484,7 @@ impl Client {
     /// Finishes a transaction once nothing more is due for it: nothing more
     /// is written for it and none of its commands awaits a reply.
     fn settle(&mut self, id: TransactionId) {
-        let Some(pos) = self.txs.iter().position(|t| t.id == id) else {
+        let Some(pos) = self.tx_pos(id) else {
             return;
         };
         let finished = matches!(
@@ -654,6 +653,8 @@ impl Client {
             return;
         };
         let id = tx.id;
+        // Whatever its checks say, it is no longer queued.
+        self.queued -= 1;
         // BDAT over LMTP too (RFC 2033 and RFC 3030 allow it; Dovecot offers
         // CHUNKING on LMTP).
         let use_bdat = self.config.chunking
@@ -687,7 +688,7 @@ impl Client {
     /// Writes the RCPT TO of the `i`-th recipient.
     fn send_rcpt(&mut self, id: TransactionId, i: usize) {
         let start = self.out.len();
-        let tx = self.txs.iter().find(|t| t.id == id);
+        let tx = self.tx_pos(id).and_then(|pos| self.txs.get(pos));
         let Some(r) = tx.and_then(|t| t.envelope.recipients.get(i)) else {
             return;
         };
@@ -924,6 +925,7 @@ impl Client {
         let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
         let lmtp = self.config.protocol == Protocol::Lmtp;
+        self.queued = 0;
         for mut tx in core::mem::take(&mut self.txs) {
             let result = result_when_session_ends(&mut tx, lmtp, &error);
             self.events
