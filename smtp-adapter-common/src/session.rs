@@ -386,7 +386,10 @@ impl<C: Connection> Session<C> {
         }
         self.begin()?;
         let now = self.now();
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            outcomes: Vec::with_capacity(envelopes.len()),
+            ..Batch::default()
+        };
         for envelope in envelopes {
             match self.client.send(envelope, now) {
                 Ok(id) if batch.outcomes.is_empty() => batch.first = id.0,
@@ -421,7 +424,9 @@ impl<C: Connection> Session<C> {
         }
         self.collect(&mut batch, progress);
         self.busy = false;
-        batch.outcomes.into_iter().flatten().collect()
+        let mut outcomes = Vec::with_capacity(batch.received);
+        outcomes.extend(batch.outcomes.into_iter().flatten());
+        outcomes
     }
 
     /// A call that sends no message: `write` hands the core its command,
