@@ -342,6 +342,10 @@ pub struct Client {
     pub(crate) pending: VecDeque<Pending>,
     pub(crate) phase: Phase,
     pub(crate) caps: Option<Capabilities>,
+    /// PIPELINING is configured and `caps` offers it (asked for every
+    /// command written, so kept rather than looked up): see
+    /// [`Client::set_caps`].
+    pub(crate) pipelining: bool,
     pub(crate) encrypted: bool,
     pub(crate) starttls_refused: bool,
     pub(crate) txs: VecDeque<Tx>,
@@ -406,6 +410,7 @@ impl Client {
             pending,
             phase: Phase::Opening,
             caps: None,
+            pipelining: false,
             starttls_refused: false,
             txs: VecDeque::new(),
             queued: 0,
@@ -593,7 +598,7 @@ impl Client {
         }
         self.encrypted = true;
         self.phase = Phase::Opening;
-        self.caps = None;
+        self.set_caps(None);
         self.send_hello();
         Ok(())
     }
@@ -795,7 +800,13 @@ impl Client {
 
     /// True when commands may be pipelined on this session.
     pub(crate) fn pipelining(&self) -> bool {
-        self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining)
+        self.pipelining
+    }
+
+    /// What the server offers (from its EHLO reply; none after STARTTLS).
+    pub(crate) fn set_caps(&mut self, caps: Option<Capabilities>) {
+        self.pipelining = self.config.pipelining && caps.as_ref().is_some_and(|c| c.pipelining);
+        self.caps = caps;
     }
 
     /// Writes a whole command line and queues its pending reply.
@@ -813,9 +824,20 @@ impl Client {
             self.quit_sent = true;
         }
         // The clock of a command behind others starts when the reply before
-        // it arrives (see `Pending`).
-        let pending = Pending::new(cmd, &self.config.timeouts, self.now, false);
-        self.pending.push_back(pending);
+        // it arrives (see `Pending`, `pop_pending`): only the oldest one
+        // needs its deadline now.
+        let timeout = cmd.timeout(&self.config.timeouts);
+        let deadline = if self.pending.is_empty() {
+            self.now + timeout
+        } else {
+            self.now
+        };
+        self.pending.push_back(Pending {
+            cmd,
+            timeout,
+            deadline,
+            sent: false,
+        });
         if self.config.transcript {
             let line = &self.out[line];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);

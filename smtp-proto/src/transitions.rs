@@ -50,7 +50,7 @@ impl Client {
                 self.send_hello();
             }
             Cmd::Helo if ok => {
-                self.caps = Some(Capabilities::from_ehlo(&reply));
+                self.set_caps(Some(Capabilities::from_ehlo(&reply)));
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
             }
@@ -61,7 +61,7 @@ impl Client {
                 self.write_command(Cmd::HeloFallback, &line);
             }
             Cmd::HeloFallback if ok => {
-                self.caps = Some(Capabilities::default());
+                self.set_caps(Some(Capabilities::default()));
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
             }
@@ -548,9 +548,9 @@ impl Client {
     /// message moved on), false when nothing may go out now.
     fn write_next(&mut self) -> bool {
         let started = self.started();
-        if let Some(tx) = started.checked_sub(1).and_then(|i| self.txs.get(i)) {
-            if tx.state.before_end_of_data() {
-                return self.advance(tx.id);
+        if let Some(newest) = started.checked_sub(1) {
+            if self.txs[newest].state.before_end_of_data() {
+                return self.advance(newest);
             }
         }
         let queued = started < self.txs.len();
@@ -580,11 +580,13 @@ impl Client {
         false
     }
 
-    /// The next step of message `id`, started and before its end of data.
-    fn advance(&mut self, id: TransactionId) -> bool {
+    /// The next step of the message at `txs[pos]`, started and before its
+    /// end of data.
+    fn advance(&mut self, pos: usize) -> bool {
         let pipelined = self.pipelining();
         let may_write = self.may_write_command();
-        let Some(tx) = self.tx(id) else { return false };
+        let tx = &self.txs[pos];
+        let id = tx.id;
         let bdat = tx.bdat;
         match tx.state {
             TxState::Envelope { rcpts_written } if tx.failure.is_none() && may_write => {
