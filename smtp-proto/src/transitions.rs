@@ -649,8 +649,15 @@ impl Client {
     /// Starts the queued message at `txs[pos]`: checks what its envelope
     /// needs, then writes MAIL FROM (the scheduler goes on from there).
     fn start_transaction(&mut self, pos: usize) {
-        let no_caps = Capabilities::default();
-        let caps = self.caps.as_ref().unwrap_or(&no_caps);
+        // (Built only if needed: an open session always has capabilities.)
+        let no_caps;
+        let caps = match &self.caps {
+            Some(caps) => caps,
+            None => {
+                no_caps = Capabilities::default();
+                &no_caps
+            }
+        };
         let Some(tx) = self.txs.get(pos) else {
             return;
         };
@@ -694,8 +701,15 @@ impl Client {
         let Some(r) = tx.and_then(|t| t.envelope.recipients.get(i)) else {
             return;
         };
-        let no_caps = Capabilities::default();
-        command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&no_caps));
+        let no_caps;
+        let caps = match &self.caps {
+            Some(caps) => caps,
+            None => {
+                no_caps = Capabilities::default();
+                &no_caps
+            }
+        };
+        command::rcpt(&mut self.out, r, caps);
         self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
         self.set_state(
             id,
