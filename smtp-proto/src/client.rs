@@ -648,7 +648,12 @@ impl Client {
             ended: false,
         });
         self.queued += 1;
-        self.pump();
+        // Behind another queued message it changes nothing the scheduler
+        // decides on (it starts the first queued one, and has run after
+        // every input), so only the first queued one needs it.
+        if self.queued == 1 {
+            self.pump();
+        }
         Ok(id)
     }
 
