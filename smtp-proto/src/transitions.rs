@@ -649,15 +649,7 @@ impl Client {
     /// Starts the queued message at `txs[pos]`: checks what its envelope
     /// needs, then writes MAIL FROM (the scheduler goes on from there).
     fn start_transaction(&mut self, pos: usize) {
-        // (Built only if needed: an open session always has capabilities.)
-        let no_caps;
-        let caps = match &self.caps {
-            Some(caps) => caps,
-            None => {
-                no_caps = Capabilities::default();
-                &no_caps
-            }
-        };
+        let caps = self.caps.as_ref().unwrap_or(&NO_CAPS);
         let Some(tx) = self.txs.get(pos) else {
             return;
         };
@@ -701,15 +693,7 @@ impl Client {
         let Some(r) = tx.and_then(|t| t.envelope.recipients.get(i)) else {
             return;
         };
-        let no_caps;
-        let caps = match &self.caps {
-            Some(caps) => caps,
-            None => {
-                no_caps = Capabilities::default();
-                &no_caps
-            }
-        };
-        command::rcpt(&mut self.out, r, caps);
+        command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&NO_CAPS));
         self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
         self.set_state(
             id,
@@ -964,6 +948,24 @@ impl Client {
 
 /// The longest command line, CRLF included (RFC 5321 section 4.5.3.1.4).
 const MAX_COMMAND_LINE: usize = 512;
+
+/// What a session without capabilities offers (none: an open session always
+/// has them), built once rather than for every MAIL and RCPT.
+static NO_CAPS: Capabilities = Capabilities {
+    esmtp: false,
+    pipelining: false,
+    starttls: false,
+    eight_bit_mime: false,
+    smtp_utf8: false,
+    chunking: false,
+    binary_mime: false,
+    dsn: false,
+    enhanced_status_codes: false,
+    require_tls: false,
+    size: None,
+    auth: Vec::new(),
+    other: Vec::new(),
+};
 
 /// The unencoded SASL response of PLAIN or XOAUTH2 (LOGIN has none).
 fn initial_response(mechanism: Mechanism, creds: &Credentials) -> Vec<u8> {
