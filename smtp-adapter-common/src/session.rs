@@ -93,6 +93,10 @@ pub struct Session<C> {
     client: Client,
     /// The core's clock is time since this.
     origin: std::time::Instant,
+    /// The core's clock as read after the last I/O (a read or a write):
+    /// what happens between two I/O events takes no time worth a second
+    /// clock read.
+    clock: Instant,
     /// Turned into a rustls configuration only if a handshake happens.
     tls: Option<TlsPlan>,
     /// Replies are read into this ([`READ_CHUNK`] bytes).
@@ -172,6 +176,7 @@ impl<C: Connection> Session<C> {
             conn,
             client,
             origin: std::time::Instant::now(),
+            clock: Instant::from_elapsed(Duration::ZERO),
             tls,
             buf: vec![0; READ_CHUNK],
             body_buf: Vec::new(),
@@ -254,7 +259,7 @@ impl<C: Connection> Session<C> {
                 .await?
             {
                 let body = batch.index(id).map(|at| bodies[at].as_ref());
-                let now = self.now();
+                let now = self.clock;
                 let body = body.ok_or(UsageError::NotExpectingBody)?;
                 self.trace.body(id, body);
                 self.client.send_body(body, true, now)?;
@@ -399,7 +404,11 @@ impl<C: Connection> Session<C> {
         }
         self.begin()?;
         let now = self.now();
-        let mut batch = Batch::default();
+        self.clock = now;
+        let mut batch = Batch {
+            outcomes: Vec::with_capacity(envelopes.len()),
+            ..Batch::default()
+        };
         for envelope in envelopes {
             match self.client.send(envelope, now) {
                 Ok(id) if batch.outcomes.is_empty() => batch.first = id.0,
@@ -435,7 +444,9 @@ impl<C: Connection> Session<C> {
         }
         self.collect(&mut batch, progress);
         self.busy = false;
-        batch.outcomes.into_iter().flatten().collect()
+        let mut outcomes = Vec::with_capacity(batch.received);
+        outcomes.extend(batch.outcomes.into_iter().flatten());
+        outcomes
     }
 
     /// A call that sends no message: `write` hands the core its command,
@@ -446,6 +457,7 @@ impl<C: Connection> Session<C> {
     ) -> Result<(), Error> {
         self.begin()?;
         let now = self.now();
+        self.clock = now;
         let result = match write(&mut self.client, now) {
             Ok(()) => self.drive_to(Goal::Open).await,
             Err(e) => Err(e.into()),
@@ -479,10 +491,12 @@ impl<C: Connection> Session<C> {
                     if let Err(e) = self.conn.write_all(bytes, write_limit).await {
                         return Err(self.fail(Cause::from_io(e), false));
                     }
+                    self.clock = self.now();
                 }
                 Output::StartTls => {
                     self.start_tls().await?;
                     let now = self.now();
+                    self.clock = now;
                     self.client.handle_tls_established(now)?;
                 }
                 Output::NeedBody(id) => return Ok(Some(id)),
@@ -490,7 +504,7 @@ impl<C: Connection> Session<C> {
                     return Ok(None);
                 }
                 Output::Wait(deadline) => {
-                    let limit = self.now().until(deadline).max(MIN_LIMIT);
+                    let limit = self.clock.until(deadline).max(MIN_LIMIT);
                     let read = self.conn.read(&mut self.buf, limit).await;
                     self.handle_read(read)?;
                 }
@@ -504,6 +518,7 @@ impl<C: Connection> Session<C> {
     /// (for a time limit) the time; any other error fails the session.
     fn handle_read(&mut self, read: io::Result<usize>) -> Result<(), Error> {
         let now = self.now();
+        self.clock = now;
         match read {
             Ok(0) => self.client.handle_eof(now),
             Ok(n) => self.client.handle_input(&self.buf[..n], now),
@@ -543,6 +558,7 @@ impl<C: Connection> Session<C> {
             }
         }
         let now = self.now();
+        self.clock = now;
         Ok(self.client.send_body(&self.body_buf[..n], last, now)?)
     }
 

@@ -342,9 +342,17 @@ pub struct Client {
     pub(crate) pending: VecDeque<Pending>,
     pub(crate) phase: Phase,
     pub(crate) caps: Option<Capabilities>,
+    /// PIPELINING is configured and `caps` offers it (asked for every
+    /// command written, so kept rather than looked up): see
+    /// [`Client::set_caps`].
+    pub(crate) pipelining: bool,
     pub(crate) encrypted: bool,
     pub(crate) starttls_refused: bool,
     pub(crate) txs: VecDeque<Tx>,
+    /// How many of `txs` are [`TxState::Queued`]: always the last ones (a
+    /// queued message leaves only by starting, or with all the others when
+    /// the session fails).
+    pub(crate) queued: usize,
     pub(crate) events: VecDeque<Event>,
     pub(crate) error: Option<Error>,
     pub(crate) quit_asked: bool,
@@ -402,8 +410,10 @@ impl Client {
             pending,
             phase: Phase::Opening,
             caps: None,
+            pipelining: false,
             starttls_refused: false,
             txs: VecDeque::new(),
+            queued: 0,
             events: VecDeque::new(),
             error: None,
             quit_asked: false,
@@ -493,18 +503,20 @@ impl Client {
             if self.phase == Phase::TlsHandshake {
                 return self.fail(ErrorKind::Protocol(ProtocolError::StartTlsInjection));
             }
-            let (used, reply) = match self.parser.parse(input) {
-                Ok(r) => r,
-                Err(e) => return self.fail(ErrorKind::Protocol(ProtocolError::Reply(e))),
-            };
-            input = &input[used..];
-            if let Some(reply) = reply {
-                self.record_reply(&reply);
-                if self.pending.front().is_some_and(|p| !p.sent) {
-                    // An answer to a command the server has not been sent.
-                    return self.fail(ErrorKind::Protocol(ProtocolError::UnexpectedBytes));
+            // Matched in place: a `Reply` is 128 bytes, not worth moving
+            // more than once on its way to `on_reply`.
+            match self.parser.parse(input) {
+                Ok((used, None)) => input = &input[used..],
+                Ok((used, Some(reply))) => {
+                    input = &input[used..];
+                    self.record_reply(&reply);
+                    if self.pending.front().is_some_and(|p| !p.sent) {
+                        // An answer to a command the server has not been sent.
+                        return self.fail(ErrorKind::Protocol(ProtocolError::UnexpectedBytes));
+                    }
+                    self.on_reply(reply);
                 }
-                self.on_reply(reply);
+                Err(e) => return self.fail(ErrorKind::Protocol(ProtocolError::Reply(e))),
             }
         }
     }
@@ -588,7 +600,7 @@ impl Client {
         }
         self.encrypted = true;
         self.phase = Phase::Opening;
-        self.caps = None;
+        self.set_caps(None);
         self.send_hello();
         Ok(())
     }
@@ -637,7 +649,13 @@ impl Client {
             bdat: false,
             ended: false,
         });
-        self.pump();
+        self.queued += 1;
+        // Behind another queued message it changes nothing the scheduler
+        // decides on (it starts the first queued one, and has run after
+        // every input), so only the first queued one needs it.
+        if self.queued == 1 {
+            self.pump();
+        }
         Ok(id)
     }
 
@@ -769,21 +787,33 @@ impl Client {
         }
     }
 
+    /// Where message `id` is in `txs`. Ids are consecutive and finished
+    /// messages mostly leave from the front, so `id - txs[0].id` is its
+    /// place; one that left from the middle (a message failing its checks
+    /// settles at once) shifts those after it, found by a binary search
+    /// (ids stay in increasing order).
+    pub(crate) fn tx_pos(&self, id: TransactionId) -> Option<usize> {
+        let first = self.txs.front()?.id.0;
+        let guess = usize::try_from(id.0.checked_sub(first)?).ok()?;
+        if self.txs.get(guess).is_some_and(|t| t.id == id) {
+            return Some(guess);
+        }
+        self.txs.binary_search_by_key(&id, |t| t.id).ok()
+    }
+
     pub(crate) fn tx(&self, id: TransactionId) -> Option<&Tx> {
-        self.txs.iter().find(|t| t.id == id)
+        self.txs.get(self.tx_pos(id)?)
     }
 
     pub(crate) fn tx_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
-        self.txs.iter_mut().find(|t| t.id == id)
+        let pos = self.tx_pos(id)?;
+        self.txs.get_mut(pos)
     }
 
     /// How many messages have started (MAIL went out): the first ones in
     /// `txs`, the queued ones follow.
     pub(crate) fn started(&self) -> usize {
-        self.txs
-            .iter()
-            .take_while(|t| !matches!(t.state, TxState::Queued))
-            .count()
+        self.txs.len() - self.queued
     }
 
     /// True while a command of message `id` awaits its reply.
@@ -799,7 +829,13 @@ impl Client {
 
     /// True when commands may be pipelined on this session.
     pub(crate) fn pipelining(&self) -> bool {
-        self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining)
+        self.pipelining
+    }
+
+    /// What the server offers (from its EHLO reply; none after STARTTLS).
+    pub(crate) fn set_caps(&mut self, caps: Option<Capabilities>) {
+        self.pipelining = self.config.pipelining && caps.as_ref().is_some_and(|c| c.pipelining);
+        self.caps = caps;
     }
 
     /// Writes a whole command line and queues its pending reply.
@@ -817,9 +853,20 @@ impl Client {
             self.quit_sent = true;
         }
         // The clock of a command behind others starts when the reply before
-        // it arrives (see `Pending`).
-        let pending = Pending::new(cmd, &self.config.timeouts, self.now, false);
-        self.pending.push_back(pending);
+        // it arrives (see `Pending`, `pop_pending`): only the oldest one
+        // needs its deadline now.
+        let timeout = cmd.timeout(&self.config.timeouts);
+        let deadline = if self.pending.is_empty() {
+            self.now + timeout
+        } else {
+            self.now
+        };
+        self.pending.push_back(Pending {
+            cmd,
+            timeout,
+            deadline,
+            sent: false,
+        });
         if self.config.transcript {
             let line = &self.out[line];
             let line = line.strip_suffix(b"\r\n").unwrap_or(line);
@@ -894,10 +941,12 @@ impl Client {
         }
     }
 
-    /// The message whose body is being taken, if one is.
+    /// The message whose body is being taken, if one is: only the message
+    /// started last can be taking one (see [`TxState::Body`]).
     pub(crate) fn body_tx(&self) -> Option<&Tx> {
+        let last = self.started().checked_sub(1)?;
         self.txs
-            .iter()
-            .find(|t| matches!(t.state, TxState::Body(_)))
+            .get(last)
+            .filter(|t| matches!(t.state, TxState::Body(_)))
     }
 }

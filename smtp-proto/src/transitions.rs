@@ -50,7 +50,7 @@ impl Client {
                 self.send_hello();
             }
             Cmd::Helo if ok => {
-                self.caps = Some(Capabilities::from_ehlo(&reply));
+                self.set_caps(Some(Capabilities::from_ehlo(&reply)));
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
             }
@@ -61,7 +61,7 @@ impl Client {
                 self.write_command(Cmd::HeloFallback, &line);
             }
             Cmd::HeloFallback if ok => {
-                self.caps = Some(Capabilities::default());
+                self.set_caps(Some(Capabilities::default()));
                 self.events.push_back(Event::Capabilities);
                 self.after_hello();
             }
@@ -351,10 +351,9 @@ impl Client {
 
     /// Takes a chunk of body from the caller.
     pub(crate) fn on_body(&mut self, chunk: &[u8], last: bool) {
-        let tx = self
-            .txs
-            .iter_mut()
-            .find(|t| matches!(t.state, TxState::Body(_)));
+        // Only the message started last takes a body (see `TxState::Body`).
+        let newest = self.started().checked_sub(1);
+        let tx = newest.and_then(|i| self.txs.get_mut(i));
         let Some(Tx {
             id,
             state: TxState::Body(body),
@@ -485,7 +484,7 @@ impl Client {
     /// Finishes a transaction once nothing more is due for it: nothing more
     /// is written for it and none of its commands awaits a reply.
     fn settle(&mut self, id: TransactionId) {
-        let Some(pos) = self.txs.iter().position(|t| t.id == id) else {
+        let Some(pos) = self.tx_pos(id) else {
             return;
         };
         let finished = matches!(
@@ -549,9 +548,9 @@ impl Client {
     /// message moved on), false when nothing may go out now.
     fn write_next(&mut self) -> bool {
         let started = self.started();
-        if let Some(tx) = started.checked_sub(1).and_then(|i| self.txs.get(i)) {
-            if tx.state.before_end_of_data() {
-                return self.advance(tx.id);
+        if let Some(newest) = started.checked_sub(1) {
+            if self.txs[newest].state.before_end_of_data() {
+                return self.advance(newest);
             }
         }
         let queued = started < self.txs.len();
@@ -581,11 +580,13 @@ impl Client {
         false
     }
 
-    /// The next step of message `id`, started and before its end of data.
-    fn advance(&mut self, id: TransactionId) -> bool {
+    /// The next step of the message at `txs[pos]`, started and before its
+    /// end of data.
+    fn advance(&mut self, pos: usize) -> bool {
         let pipelined = self.pipelining();
         let may_write = self.may_write_command();
-        let Some(tx) = self.tx(id) else { return false };
+        let tx = &self.txs[pos];
+        let id = tx.id;
         let bdat = tx.bdat;
         match tx.state {
             TxState::Envelope { rcpts_written } if tx.failure.is_none() && may_write => {
@@ -648,12 +649,13 @@ impl Client {
     /// Starts the queued message at `txs[pos]`: checks what its envelope
     /// needs, then writes MAIL FROM (the scheduler goes on from there).
     fn start_transaction(&mut self, pos: usize) {
-        let no_caps = Capabilities::default();
-        let caps = self.caps.as_ref().unwrap_or(&no_caps);
+        let caps = self.caps.as_ref().unwrap_or(&NO_CAPS);
         let Some(tx) = self.txs.get(pos) else {
             return;
         };
         let id = tx.id;
+        // Whatever its checks say, it is no longer queued.
+        self.queued -= 1;
         // BDAT over LMTP too (RFC 2033 and RFC 3030 allow it; Dovecot offers
         // CHUNKING on LMTP).
         let use_bdat = self.config.chunking
@@ -687,12 +689,11 @@ impl Client {
     /// Writes the RCPT TO of the `i`-th recipient.
     fn send_rcpt(&mut self, id: TransactionId, i: usize) {
         let start = self.out.len();
-        let tx = self.txs.iter().find(|t| t.id == id);
+        let tx = self.tx_pos(id).and_then(|pos| self.txs.get(pos));
         let Some(r) = tx.and_then(|t| t.envelope.recipients.get(i)) else {
             return;
         };
-        let no_caps = Capabilities::default();
-        command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&no_caps));
+        command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&NO_CAPS));
         self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
         self.set_state(
             id,
@@ -924,6 +925,7 @@ impl Client {
         let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
         self.pending.clear();
         let lmtp = self.config.protocol == Protocol::Lmtp;
+        self.queued = 0;
         for mut tx in core::mem::take(&mut self.txs) {
             let result = result_when_session_ends(&mut tx, lmtp, &error);
             self.events
@@ -946,6 +948,24 @@ impl Client {
 
 /// The longest command line, CRLF included (RFC 5321 section 4.5.3.1.4).
 const MAX_COMMAND_LINE: usize = 512;
+
+/// What a session without capabilities offers (none: an open session always
+/// has them), built once rather than for every MAIL and RCPT.
+static NO_CAPS: Capabilities = Capabilities {
+    esmtp: false,
+    pipelining: false,
+    starttls: false,
+    eight_bit_mime: false,
+    smtp_utf8: false,
+    chunking: false,
+    binary_mime: false,
+    dsn: false,
+    enhanced_status_codes: false,
+    require_tls: false,
+    size: None,
+    auth: Vec::new(),
+    other: Vec::new(),
+};
 
 /// The unencoded SASL response of PLAIN or XOAUTH2 (LOGIN has none).
 fn initial_response(mechanism: Mechanism, creds: &Credentials) -> Vec<u8> {
