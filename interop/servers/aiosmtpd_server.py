@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """A real SMTP server for the interop tests, built on Debian's aiosmtpd.
 
-Listeners (127.0.0.1 only, every port optional but at least one):
+Listeners (loopback only: on 127.0.0.1, or on each --host given, e.g.
+--host 127.0.0.1 --host ::1, every listener on the same port on each;
+every port optional but at least one):
 
   --port N        STARTTLS offered (needs --cert/--key), AUTH only after TLS
   --tls-port N    implicit TLS ("port 465" style, needs --cert/--key)
@@ -80,6 +82,7 @@ class SpoolHandler:
             "authenticated": bool(session.authenticated),
             "auth_user": auth_user(session),
             "helo": session.host_name,
+            "peer": session.peer[0] if session.peer else None,
             "mail_from": mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "mail_options": list(envelope.mail_options),
@@ -135,7 +138,8 @@ def make_authenticator(user, password):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", action="append",
+                   help="a loopback address to listen on (repeatable; default 127.0.0.1)")
     p.add_argument("--port", type=int, help="STARTTLS listener")
     p.add_argument("--tls-port", type=int, help="implicit-TLS listener")
     p.add_argument("--plain-port", type=int, help="plaintext listener, plaintext AUTH allowed")
@@ -150,7 +154,8 @@ def main():
     p.add_argument("--timeout", type=float, default=60.0, help="idle timeout per connection (s)")
     a = p.parse_args()
 
-    if a.host not in ("127.0.0.1", "::1", "localhost"):
+    hosts = a.host or ["127.0.0.1"]
+    if any(h not in ("127.0.0.1", "::1", "localhost") for h in hosts):
         p.error("loopback only")
     if a.port is None and a.tls_port is None and a.plain_port is None:
         p.error("give at least one of --port, --tls-port, --plain-port")
@@ -191,9 +196,25 @@ def main():
     bound = {"port": None, "tls_port": None, "plain_port": None}
 
     def listen(name, port, fact, **kw):
-        srv = loop.run_until_complete(loop.create_server(fact, host=a.host, port=port, **kw))
-        servers.append(srv)
-        bound[name] = srv.sockets[0].getsockname()[1]
+        # One server per host, all on one port: the first host's (picked by
+        # the system when 0, then tried on the others, a few times).
+        for attempt in range(20):
+            made = []
+            try:
+                p = port
+                for host in hosts:
+                    srv = loop.run_until_complete(loop.create_server(fact, host=host, port=p, **kw))
+                    made.append(srv)
+                    p = srv.sockets[0].getsockname()[1]
+            except OSError:
+                for srv in made:
+                    srv.close()
+                if port != 0 or attempt == 19:
+                    raise
+                continue
+            servers.extend(made)
+            bound[name] = p
+            return
 
     if a.port is not None:
         listen("port", a.port, factory("starttls", tls_context=ctx, auth_require_tls=True))

@@ -17,15 +17,27 @@ kill_master() {
     fi
 }
 
-# wait_port PORT: true once 127.0.0.1:PORT accepts a connection (bounded,
-# 10 s).
+# The loopback addresses the servers listen on: 127.0.0.1, and ::1 too when
+# the caller sets LISTEN_IPV6=1 (the tests do where the machine has ::1).
+loopbacks() {
+    if [ "${LISTEN_IPV6:-0}" = 1 ]; then
+        echo "127.0.0.1 ::1"
+    else
+        echo "127.0.0.1"
+    fi
+}
+
+# wait_port PORT: true once PORT accepts a connection on every address of
+# loopbacks (bounded, 10 s).
 wait_port() {
     local port="$1"
     for _ in $(seq 1 100); do
-        if /usr/bin/python3 - "$port" <<'PY' 2>/dev/null; then return 0; fi
+        # shellcheck disable=SC2046
+        if /usr/bin/python3 - "$port" $(loopbacks) <<'PY' 2>/dev/null; then return 0; fi
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
-s.close()
+for host in sys.argv[2:]:
+    s = socket.create_connection((host, int(sys.argv[1])), timeout=1)
+    s.close()
 PY
         sleep 0.1
     done

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A private Dovecot LMTP instance for the interop tests, on 127.0.0.1 only.
+# A private Dovecot LMTP instance for the interop tests, on 127.0.0.1 only
+# (and on ::1 too, the same port, with LISTEN_IPV6=1).
 #
 #   dovecot.sh start DIR LMTP_PORT
 #   dovecot.sh stop DIR
@@ -63,9 +64,10 @@ cat >"$dir/users" <<USERS
 alice@example.org::$uid:$gid::$dir/mail/alice::
 bob@example.org::$uid:$gid::$dir/mail/bob::
 USERS
+addresses="$(loopbacks | sed 's/ /, /g')"
 cat >"$conf" <<CONF
 protocols = lmtp
-listen = 127.0.0.1
+listen = $addresses
 base_dir = $dir/run
 state_dir = $dir/state
 instance_name = dovecot-interop-$port
@@ -86,7 +88,7 @@ userdb {
 }
 service lmtp {
   inet_listener lmtp {
-    address = 127.0.0.1
+    address = $addresses
     port = $port
   }
   unix_listener lmtp {

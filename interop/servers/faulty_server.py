@@ -2,14 +2,16 @@
 """A deliberately faulty SMTP server for the failure suite.
 
 One process serves one fault (--mode) on 127.0.0.1:--port (0 picks a free
-port) and prints "READY port=N mode=M" once it listens. Every line the
-client sends is appended to --log as
+port; --host, repeatable, listens on each loopback address given instead,
+e.g. --host 127.0.0.1 --host ::1, on one port) and prints "READY port=N
+mode=M" once it listens. Every line the client sends is appended to --log as
 
     <conn> C <plain|tls> <command line>      a command (or an AUTH response)
     <conn> D <plain|tls> <body line>         a line of message data
     <conn> S <plain|tls> <reply line>        what this server sent (abridged
                                              for the huge-reply modes)
-    <conn> EVENT <text>                      OPEN, TLS, END (connection over)
+    <conn> EVENT <text>                      OPEN, PEER <client address>, TLS,
+                                             END (connection over)
 
 where <conn> counts connections from 1 and non-UTF-8 bytes and control
 characters are escaped with backslashes. Lines end without CRLF. A
@@ -63,6 +65,7 @@ Modes:
 import argparse
 import base64
 import os
+import select
 import signal
 import socket
 import ssl
@@ -249,6 +252,10 @@ class Session:
 
     def run(self):
         self.log.write(self.n, "EVENT", None, "OPEN")
+        try:
+            self.log.write(self.n, "EVENT", None, "PEER %s" % self.sock.getpeername()[0])
+        except OSError:
+            pass
         try:
             if self.greeting():
                 self.commands()
@@ -565,13 +572,37 @@ class Session:
         raise Closed("QUIT")
 
 
+def listen(hosts, port):
+    """One listening socket per host, all on one port: the first host's
+    (picked by the system when 0, then tried on the others, a few times)."""
+    for attempt in range(20):
+        made = []
+        try:
+            p = port
+            for host in hosts:
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                srv = socket.socket(family, socket.SOCK_STREAM)
+                made.append(srv)
+                srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                srv.bind((host, p))
+                srv.listen(64)
+                p = srv.getsockname()[1]
+            return made, p
+        except OSError:
+            for srv in made:
+                srv.close()
+            if port != 0 or attempt == 19:
+                raise
+
+
 def main():
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[1:]))
     p.add_argument("--mode")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", action="append",
+                   help="a loopback address to listen on (repeatable; default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--log", help="file every line is appended to")
     p.add_argument("--cert", help="certificate chain (PEM): enables a real STARTTLS")
@@ -588,7 +619,8 @@ def main():
         p.error("unknown --mode %r (see --list)" % a.mode)
     if not a.log:
         p.error("--log is required")
-    if a.host not in ("127.0.0.1", "::1", "localhost"):
+    hosts = a.host or ["127.0.0.1"]
+    if any(h not in ("127.0.0.1", "::1", "localhost") for h in hosts):
         p.error("loopback only")
 
     tls_ctx = None
@@ -602,12 +634,7 @@ def main():
 
     log = Log(a.log)
     greylist = Greylist()
-    family = socket.AF_INET6 if ":" in a.host else socket.AF_INET
-    srv = socket.socket(family, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((a.host, a.port))
-    srv.listen(64)
-    port = srv.getsockname()[1]
+    listeners, port = listen(hosts, a.port)
 
     def stop(signum, frame):
         log.f.flush()
@@ -618,7 +645,8 @@ def main():
     print("READY port=%d mode=%s" % (port, a.mode), flush=True)
 
     for n in range(1, MAX_CONNECTIONS + 1):
-        conn, _ = srv.accept()
+        ready, _, _ = select.select(listeners, [], [])
+        conn, _ = ready[0].accept()
         conn.settimeout(IDLE_TIMEOUT)
         s = Session(conn, n, a, log, greylist, tls_ctx)
         threading.Thread(target=s.run, daemon=True).start()

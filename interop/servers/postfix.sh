@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A private Postfix instance for the interop tests, on 127.0.0.1 only.
+# A private Postfix instance for the interop tests, on 127.0.0.1 only (and
+# on [::1] too, every port, with LISTEN_IPV6=1).
 #
 #   postfix.sh start DIR SMTP_PORT SUBMISSION_PORT SMTPS_PORT
 #   postfix.sh stop DIR
@@ -11,7 +12,8 @@
 # answers. Prints "READY smtp=.. submission=.. smtps=.." on success.
 #
 #   SMTP_PORT        plain SMTP, STARTTLS offered, AUTH only after STARTTLS,
-#                    relaying allowed from 127.0.0.0/8 (no AUTH needed)
+#                    relaying allowed from 127.0.0.0/8 and [::1] (no AUTH
+#                    needed)
 #   SUBMISSION_PORT  STARTTLS required, AUTH required (PLAIN, LOGIN)
 #   SMTPS_PORT       implicit TLS (wrapper mode), AUTH required
 #
@@ -89,6 +91,16 @@ chown postfix:postfix "$dir/data"
 install -m 600 "$cert_dir/server.key" "$conf/server.key"
 install -m 644 "$cert_dir/server-chain.pem" "$conf/server-chain.pem"
 
+if [ "${LISTEN_IPV6:-0}" = 1 ]; then
+    interfaces="127.0.0.1, [::1]"
+    protocols="ipv4, ipv6"
+    networks="127.0.0.0/8 [::1]/128"
+else
+    interfaces="127.0.0.1"
+    protocols="ipv4"
+    networks="127.0.0.0/8"
+fi
+
 cat >"$conf/main.cf" <<EOF
 # Private test instance; written by interop/servers/postfix.sh.
 compatibility_level = 3.6
@@ -103,9 +115,10 @@ myhostname = postfix.interop.test
 mydomain = interop.test
 myorigin = \$myhostname
 mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+# The services below bind to every one of these.
+inet_interfaces = $interfaces
+inet_protocols = $protocols
+mynetworks = $networks
 smtpd_peername_lookup = no
 disable_dns_lookups = yes
 smtp_dns_support_level = disabled
@@ -154,13 +167,13 @@ EOF
 
 cat >"$conf/master.cf" <<EOF
 # Private test instance; written by interop/servers/postfix.sh. No chroot.
-127.0.0.1:$smtp_port inet n - n - - smtpd
-127.0.0.1:$submission_port inet n - n - - smtpd
+$smtp_port inet n - n - - smtpd
+$submission_port inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o smtpd_tls_security_level=encrypt
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-127.0.0.1:$smtps_port inet n - n - - smtpd
+$smtps_port inet n - n - - smtpd
   -o syslog_name=postfix/smtps
   -o smtpd_tls_wrappermode=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject

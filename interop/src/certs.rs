@@ -1,4 +1,4 @@
-//! The test CA and the server certificate for localhost / 127.0.0.1, made
+//! The test CA and the server certificate for localhost / 127.0.0.1 / ::1, made
 //! once per machine by `interop/certs.sh` (openssl) and shared by every test
 //! process.
 

@@ -4,13 +4,16 @@
 //! password never crossed a plaintext wire, that no data was sent without a
 //! 354, that DATA was not sent (without pipelining) when no recipient was
 //! accepted, and that nothing was reported delivered without the server's
-//! 250 to its end of data.
+//! 250 to its end of data. Every fault runs over 127.0.0.1 and again over
+//! ::1 ([`Ip`]; skipped where the machine has no IPv6 loopback), the
+//! server's log showing each connection came from that address.
 
 use crate::adapters::Adapter;
 use crate::checks::{Checks, Connect, password_forms};
-use crate::matrix::{HOST, describe};
+use crate::matrix::{describe, test_name};
 use crate::messages::TestMessage;
 use crate::peers::{Faulty, FaultyLog, FaultyOptions, LineKind, starts_with_ci};
+use crate::process::Ip;
 use crate::require;
 use smtp_blocking::{Error, Outcome, TlsPolicy};
 use smtp_proto::{ErrorKind, Mechanism, ProtocolError, Stage, TransactionError};
@@ -69,8 +72,8 @@ impl Run {
     }
 }
 
-/// Connects, sends one message to three recipients, quits.
-pub fn run_once(adapter: &dyn Adapter, port: u16, connect: &Connect, tag: &str) -> Run {
+/// Connects over `ip`, sends one message to three recipients, quits.
+pub fn run_once((adapter, ip): (&dyn Adapter, Ip), port: u16, connect: &Connect, tag: &str) -> Run {
     let certs = crate::certs::get().ok();
     let options = connect.options(certs);
     let started = Instant::now();
@@ -80,7 +83,7 @@ pub fn run_once(adapter: &dyn Adapter, port: u16, connect: &Connect, tag: &str) 
         elapsed: Duration::ZERO,
         encrypted: false,
     };
-    match adapter.connect(HOST, port, &options) {
+    match adapter.connect(ip.host(), port, &options) {
         Err(e) => run.connect = Err(e),
         Ok(mut session) => {
             run.encrypted = session.is_encrypted();
@@ -139,11 +142,22 @@ fn stage_of(e: &Error) -> Option<Stage> {
     e.stage()
 }
 
-/// The checks every run must pass, whatever the fault.
-fn invariants(checks: &mut Checks, what: &str, run: &Run, log: &FaultyLog, pipelining: bool) {
+/// The checks every run over `ip` must pass, whatever the fault.
+fn invariants(
+    checks: &mut Checks,
+    (what, ip): (&str, Ip),
+    run: &Run,
+    log: &FaultyLog,
+    pipelining: bool,
+) {
     checks.check(run.elapsed <= MAX_RUN, || {
         format!("{what}: took {:?} (deadline {TIMEOUT:?})", run.elapsed)
     });
+    let peers = log.peers();
+    checks.check(
+        !peers.is_empty() && peers.iter().all(|p| *p == Some(ip.addr())),
+        || format!("{what}: connections from {peers:?}, want {}", ip.host()),
+    );
     for form in password_forms() {
         for l in log.plaintext_client_lines() {
             checks.check(!l.text.contains(&form), || {
@@ -221,11 +235,14 @@ fn connect_for(mode: &str, pipelining: bool) -> Connect {
     }
 }
 
-/// Runs one fault (see `faulty_server.py --list`) against `adapter`; for
-/// the modes about recipients and MAIL, once with PIPELINING and once
-/// without.
-pub fn run(adapter: &dyn Adapter, mode: &str) {
-    let test = format!("{}::faulty::{mode}", adapter.name());
+/// Runs one fault (see `faulty_server.py --list`) against `adapter` over
+/// `ip`; for the modes about recipients and MAIL, once with PIPELINING and
+/// once without.
+pub fn run(adapter: &dyn Adapter, ip: Ip, mode: &str) {
+    let test = test_name(adapter, ip, &format!("faulty::{mode}"));
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let mut checks = Checks::new(&test);
     let both = mode.ends_with("-rcpt") || mode.ends_with("-mail") || mode == "rcpt2-reject";
     let variants: &[bool] = if both { &[true, false] } else { &[true] };
@@ -242,16 +259,12 @@ pub fn run(adapter: &dyn Adapter, mode: &str) {
         );
         let what = format!("{test} (pipelining {pipelining})");
         let connect = connect_for(mode, pipelining);
-        let run = run_once(
-            adapter,
-            server.port,
-            &connect,
-            &format!("{}-{mode}", adapter.name()),
-        );
         let tag = format!("{}-{mode}", adapter.name());
-        let second = (mode == "greylist").then(|| run_once(adapter, server.port, &connect, &tag));
+        let run = run_once((adapter, ip), server.port, &connect, &tag);
+        let second =
+            (mode == "greylist").then(|| run_once((adapter, ip), server.port, &connect, &tag));
         let log = server.settled_log(Duration::from_secs(5));
-        invariants(&mut checks, &what, &run, &log, pipelining);
+        invariants(&mut checks, (&what, ip), &run, &log, pipelining);
         expect(&mut checks, &what, mode, (&run, second.as_ref()), &log);
         if checks.failed() > 0 {
             checks.fail(format!("{what}: the server's log:\n{}", log.dump()));
@@ -578,8 +591,11 @@ fn expect(
 /// Proves that the log checks bite: a session that really sends the
 /// password in plaintext (opted into, against a server without TLS) must
 /// be caught by the same checks every fault runs through.
-pub fn self_check(adapter: &dyn Adapter) {
-    let test = format!("{}::faulty::self-check", adapter.name());
+pub fn self_check(adapter: &dyn Adapter, ip: Ip) {
+    let test = test_name(adapter, ip, "faulty::self-check");
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let server = require!(
         test,
         Faulty::start(
@@ -597,11 +613,12 @@ pub fn self_check(adapter: &dyn Adapter) {
         timeout: TIMEOUT,
         ..Connect::default()
     };
-    let run = run_once(adapter, server.port, &connect, "self-check");
+    let run = run_once((adapter, ip), server.port, &connect, "self-check");
     let log = server.settled_log(Duration::from_secs(5));
     assert!(run.delivered(), "{test}: {}", run.describe());
+    assert_eq!(log.peers(), [Some(ip.addr())], "{test}: the connection");
     let mut probe = Checks::new(&test);
-    invariants(&mut probe, &test, &run, &log, true);
+    invariants(&mut probe, (&test, ip), &run, &log, true);
     assert!(
         probe.failed() > 0,
         "{test}: the password went out in plaintext, yet no check saw it:\n{}",

@@ -3,8 +3,8 @@
 //! The tests start real SMTP servers nobody here wrote (Python's aiosmtpd,
 //! a private Postfix instance, Postfix's `smtp-sink`) and a deliberately
 //! faulty one of our own (`interop/servers/faulty_server.py`), all on
-//! 127.0.0.1, drive them with each adapter, and check what the servers
-//! stored or logged. Every process a test starts is stopped when its guard
+//! 127.0.0.1 and, where the machine has it, on ::1, drive them with each
+//! adapter over each address, and check what the servers stored or logged. Every process a test starts is stopped when its guard
 //! is dropped, a panic included.
 //!
 //! A peer that is not installed makes its test *skip*: a line starting with
@@ -15,7 +15,8 @@
 //!
 //! Modules:
 //! - [`skip`]: the skip-or-fail policy;
-//! - [`process`]: free ports, scratch directories, child processes;
+//! - [`process`]: the loopback addresses, free ports, scratch directories,
+//!   child processes;
 //! - [`certs`]: the test CA and server certificate (`interop/certs.sh`);
 //! - [`peers`]: the servers, their spools and logs;
 //! - [`messages`]: the test messages and how to compare what was stored;

@@ -1,25 +1,58 @@
 //! The interop matrix: one adapter against each real server in every mode
-//! the server supports, checking what the server stored.
+//! the server supports, checking what the server stored. Each suite runs
+//! over one loopback family ([`Ip`]): over 127.0.0.1, and again over ::1
+//! (skipped where the machine has no IPv6 loopback), each time checking
+//! that the server saw the client come from that address.
 
 use crate::adapters::{Adapter, Session};
 use crate::checks::{Checks, Connect};
 use crate::messages::{
     TestMessage, first_difference, normalise_dovecot, normalise_postfix, normalise_sink,
 };
-use crate::peers::{Aiosmtpd, AiosmtpdMessage, Dovecot, Postfix, PostfixDelivery, SmtpSink};
+use crate::peers::{
+    Aiosmtpd, AiosmtpdMessage, Dovecot, Postfix, PostfixDelivery, SmtpSink, sink_client,
+};
+use crate::process::Ip;
 use crate::require;
 use smtp_blocking::{Envelope, Error, Outcome, TlsPolicy};
 use smtp_proto::{ErrorKind, Mechanism, TransactionError};
 use std::time::{Duration, Instant};
 
-/// The host every test connects to.
-pub const HOST: &str = "127.0.0.1";
-
 /// How long Postfix may take to deliver what it accepted.
 const DELIVERY_WAIT: Duration = Duration::from_secs(60);
 
-fn run_id(adapter: &dyn Adapter, peer: &str, mode: &str) -> String {
-    format!("{}-{peer}-{mode}", adapter.name())
+fn run_id(adapter: &dyn Adapter, ip: Ip, peer: &str, mode: &str) -> String {
+    match ip {
+        Ip::V4 => format!("{}-{peer}-{mode}", adapter.name()),
+        Ip::V6 => format!("{}-ipv6-{peer}-{mode}", adapter.name()),
+    }
+}
+
+/// The name of `suite` run with `adapter` over `ip`, as the test reports
+/// it: `blocking::aiosmtpd`, `blocking::ipv6::aiosmtpd`.
+pub fn test_name(adapter: &dyn Adapter, ip: Ip, suite: &str) -> String {
+    format!("{}::{}{suite}", adapter.name(), ip.test_prefix())
+}
+
+/// Checks that every address the server recorded for its clients is `ip`'s
+/// loopback address, and that it recorded at least `min`.
+fn check_clients(
+    checks: &mut Checks,
+    test: &str,
+    what: &str,
+    ip: Ip,
+    clients: &[Option<std::net::IpAddr>],
+    min: usize,
+) {
+    checks.check(
+        clients.len() >= min && clients.iter().all(|c| *c == Some(ip.addr())),
+        || {
+            format!(
+                "{test}: {what} from {clients:?}, want at least {min}, all from {}",
+                ip.host()
+            )
+        },
+    );
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -89,12 +122,12 @@ pub fn describe(result: &Result<Outcome, Error>) -> String {
 fn connect_or_fail(
     checks: &mut Checks,
     run: &str,
-    adapter: &dyn Adapter,
+    (adapter, ip): (&dyn Adapter, Ip),
     port: u16,
     connect: &Connect,
     certs: &crate::certs::Certs,
 ) -> Option<Box<dyn Session>> {
-    match adapter.connect(HOST, port, &connect.options(Some(certs))) {
+    match adapter.connect(ip.host(), port, &connect.options(Some(certs))) {
         Ok(s) => Some(s),
         Err(e) => {
             checks.fail(format!("{run}: connect failed: {e} ({e:?})"));
@@ -124,8 +157,11 @@ struct AioMode {
 /// 10 MiB) compared byte for byte with what aiosmtpd stored, with its
 /// envelope. Then a wrong password, and AUTH refused on plaintext without
 /// the opt-in.
-pub fn aiosmtpd(adapter: &dyn Adapter) {
-    let test = format!("{}::aiosmtpd", adapter.name());
+pub fn aiosmtpd(adapter: &dyn Adapter, ip: Ip) {
+    let test = test_name(adapter, ip, "aiosmtpd");
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let server = require!(test, Aiosmtpd::start());
     let mut checks = Checks::new(&test);
     let mut modes = Vec::new();
@@ -177,7 +213,7 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
         });
     }
     for mode in &modes {
-        let run = run_id(adapter, "aiosmtpd", mode.name);
+        let run = run_id(adapter, ip, "aiosmtpd", mode.name);
         let port = match mode.listener {
             "starttls" => server.starttls_port,
             "implicit-tls" => server.tls_port,
@@ -187,7 +223,7 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
         let Some(mut session) = connect_or_fail(
             &mut checks,
             &run,
-            adapter,
+            (adapter, ip),
             port,
             &mode.connect,
             server.certs,
@@ -241,6 +277,9 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
                     )
                 },
             );
+            checks.check(s.peer() == Some(ip.addr()), || {
+                format!("{run}: {} came from {:?}", m.name, s.peer())
+            });
             checks.check(s.auth_user() == crate::TEST_USER, || {
                 format!("{run}: {} authenticated as {:?}", m.name, s.auth_user())
             });
@@ -256,7 +295,7 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
     }
 
     // A wrong password is a typed AuthFailed.
-    let run = run_id(adapter, "aiosmtpd", "wrong-password");
+    let run = run_id(adapter, ip, "aiosmtpd", "wrong-password");
     let mut options = Connect {
         implicit_tls: true,
         auth: Some(Mechanism::Plain),
@@ -265,7 +304,7 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
     .options(Some(server.certs));
     options.config.credentials =
         Some(smtp_proto::Credentials::password(crate::TEST_USER, "wrong").unwrap());
-    match adapter.connect(HOST, server.tls_port, &options) {
+    match adapter.connect(ip.host(), server.tls_port, &options) {
         Err(Error::Smtp { error: e, .. }) if matches!(e.kind(), ErrorKind::AuthFailed(r) if r.code().value() == 535) =>
             {}
         Err(e) => checks.fail(format!("{run}: expected AuthFailed(535), got {e} ({e:?})")),
@@ -274,14 +313,14 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
 
     // Credentials on the plaintext listener without the opt-in: refused
     // before anything secret is sent.
-    let run = run_id(adapter, "aiosmtpd", "no-plaintext-auth");
+    let run = run_id(adapter, ip, "aiosmtpd", "no-plaintext-auth");
     let connect = Connect {
         tls: TlsPolicy::Opportunistic,
         auth: Some(Mechanism::Plain),
         ..Connect::default()
     };
     match adapter.connect(
-        HOST,
+        ip.host(),
         server.plain_port,
         &connect.options(Some(server.certs)),
     ) {
@@ -301,8 +340,11 @@ pub fn aiosmtpd(adapter: &dyn Adapter) {
 /// port 25 style, submission with STARTTLS and AUTH PLAIN / LOGIN, and
 /// wrapper-mode smtps with AUTH PLAIN / LOGIN; each delivered copy compared
 /// with what was sent after line-end normalisation, with its envelope.
-pub fn postfix(adapter: &dyn Adapter) {
-    let test = format!("{}::postfix", adapter.name());
+pub fn postfix(adapter: &dyn Adapter, ip: Ip) {
+    let test = test_name(adapter, ip, "postfix");
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let server = require!(test, Postfix::start());
     let mut checks = Checks::new(&test);
     let plain = Connect {
@@ -403,11 +445,16 @@ pub fn postfix(adapter: &dyn Adapter) {
     ];
     let mut expected: Vec<(String, TestMessage)> = Vec::new();
     for (name, port, connect, encrypted, big) in &modes {
-        let run = run_id(adapter, "postfix", name);
+        let run = run_id(adapter, ip, "postfix", name);
         let messages = TestMessage::matrix(&run, true, *big);
-        let Some(mut session) =
-            connect_or_fail(&mut checks, &run, adapter, *port, connect, server.certs)
-        else {
+        let Some(mut session) = connect_or_fail(
+            &mut checks,
+            &run,
+            (adapter, ip),
+            *port,
+            connect,
+            server.certs,
+        ) else {
             continue;
         };
         checks.check(session.is_encrypted() == *encrypted, || {
@@ -435,13 +482,13 @@ pub fn postfix(adapter: &dyn Adapter) {
     // in chunks by the blocking adapter, one BDAT by the others), and
     // message 2 is queued behind it. Without an RSET before message 2's
     // MAIL, Postfix answers "503 5.5.1 Error: nested MAIL command".
-    let run = run_id(adapter, "postfix", "refused-then-next");
+    let run = run_id(adapter, ip, "postfix", "refused-then-next");
     let refused = TestMessage::to_refused(&run, 2_500_000);
     let next = TestMessage::simple(&run, 2, &["rcpt1@example.org"]);
     if let Some(mut session) = connect_or_fail(
         &mut checks,
         &run,
-        adapter,
+        (adapter, ip),
         server.smtp_port,
         &plain,
         server.certs,
@@ -487,6 +534,16 @@ pub fn postfix(adapter: &dyn Adapter) {
             server.log_tail()
         )
     });
+    // Every message smtpd queued came over `ip`, as Postfix logs it
+    // (`client=unknown[::1]`).
+    check_clients(
+        &mut checks,
+        &test,
+        "Postfix queued messages",
+        ip,
+        &server.clients(),
+        modes.len(),
+    );
     for (run, m) in &expected {
         for rcpt in &m.to {
             let found: Vec<&PostfixDelivery> = deliveries
@@ -522,13 +579,16 @@ pub fn postfix(adapter: &dyn Adapter) {
 /// recipient Dovecot does not know. Each recipient's delivery reply is
 /// checked, and so is what Dovecot stored in each mailbox (byte for byte
 /// after its added headers and LF line ends).
-pub fn dovecot(adapter: &dyn Adapter) {
-    let test = format!("{}::dovecot", adapter.name());
+pub fn dovecot(adapter: &dyn Adapter, ip: Ip) {
+    let test = test_name(adapter, ip, "dovecot");
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let server = require!(test, Dovecot::start());
     let mut checks = Checks::new(&test);
     let mut expected: Vec<(&str, TestMessage)> = Vec::new();
     for (name, chunking) in [("lmtp-bdat", true), ("lmtp-data", false)] {
-        let run = run_id(adapter, "dovecot", name);
+        let run = run_id(adapter, ip, "dovecot", name);
         let connect = Connect {
             tls: TlsPolicy::Off,
             lmtp: true,
@@ -551,7 +611,7 @@ pub fn dovecot(adapter: &dyn Adapter) {
             }
         });
         options.config.transcript = true;
-        let mut session = match adapter.connect(HOST, server.port, &options) {
+        let mut session = match adapter.connect(ip.host(), server.port, &options) {
             Ok(s) => s,
             Err(e) => {
                 checks.fail(format!("{run}: connect failed: {e}"));
@@ -611,6 +671,10 @@ pub fn dovecot(adapter: &dyn Adapter) {
             ("alice", dots),
         ]);
     }
+    // Both sessions came over `ip`, as Dovecot logs them (`Disconnect from
+    // ::1: Logged out`).
+    let sessions = server.logged_out(2, Duration::from_secs(5));
+    check_clients(&mut checks, &test, "LMTP sessions", ip, &sessions, 2);
     for user in ["alice", "bob"] {
         let stored = server.mailbox(user);
         let mine: Vec<&TestMessage> = expected
@@ -659,8 +723,11 @@ fn sink_connect(pipelining: bool) -> Connect {
 /// Many messages on one session to smtp-sink: with PIPELINING used, with it
 /// turned off in the client, and with a server that does not offer it; each
 /// dump compared with what was sent.
-pub fn sink_many(adapter: &dyn Adapter) {
-    let test = format!("{}::sink_many", adapter.name());
+pub fn sink_many(adapter: &dyn Adapter, ip: Ip) {
+    let test = test_name(adapter, ip, "sink_many");
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let mut checks = Checks::new(&test);
     for (name, server_args, client_pipelining) in [
         ("pipelined", &[][..], true),
@@ -668,10 +735,10 @@ pub fn sink_many(adapter: &dyn Adapter) {
         ("server-no-pipelining", &["-p"][..], true),
     ] {
         let sink = require!(test, SmtpSink::start(server_args));
-        let run = run_id(adapter, "sink", name);
+        let run = run_id(adapter, ip, "sink", name);
         let Ok(mut session) = adapter
             .connect(
-                HOST,
+                ip.host(),
                 sink.port,
                 &sink_connect(client_pipelining).options(None),
             )
@@ -721,6 +788,10 @@ pub fn sink_many(adapter: &dyn Adapter) {
         checks.check(dumps.len() == sent.len(), || {
             format!("{run}: {} dumps for {} messages", dumps.len(), sent.len())
         });
+        // Every one came over `ip`, as smtp-sink wrote (`X-Client-Addr:
+        // ipv6:::1`).
+        let clients: Vec<_> = dumps.iter().map(|d| sink_client(d)).collect();
+        check_clients(&mut checks, &run, "dumps", ip, &clients, sent.len());
         for m in &sent {
             let found: Vec<Vec<u8>> = dumps
                 .iter()
@@ -747,8 +818,11 @@ pub fn sink_many(adapter: &dyn Adapter) {
 /// session going on after each: every RCPT refused (5xx and 4xx), DATA
 /// refused, the end of data refused; AUTH answered 250 is no success; a
 /// UTF-8 address to a server without SMTPUTF8 is refused before sending.
-pub fn sink_rejections(adapter: &dyn Adapter) {
-    let test = format!("{}::sink_rejections", adapter.name());
+pub fn sink_rejections(adapter: &dyn Adapter, ip: Ip) {
+    let test = test_name(adapter, ip, "sink_rejections");
+    if !crate::skip::over(&test, ip) {
+        return;
+    }
     let mut checks = Checks::new(&test);
     type Expect = fn(&TransactionError) -> bool;
     let cases: [(&str, &[&str], Expect, Option<u16>); 5] = [
@@ -785,9 +859,9 @@ pub fn sink_rejections(adapter: &dyn Adapter) {
     ];
     for (name, args, expect, rcpt_code) in cases {
         let sink = require!(test, SmtpSink::start(args));
-        let run = run_id(adapter, "sink", name);
+        let run = run_id(adapter, ip, "sink", name);
         let Ok(mut session) = adapter
-            .connect(HOST, sink.port, &sink_connect(true).options(None))
+            .connect(ip.host(), sink.port, &sink_connect(true).options(None))
             .inspect_err(|e| checks.fail(format!("{run}: connect failed: {e}")))
         else {
             continue;
@@ -822,22 +896,22 @@ pub fn sink_rejections(adapter: &dyn Adapter) {
 
     // smtp-sink answers AUTH with 250: not a success.
     let sink = require!(test, SmtpSink::start(&[]));
-    let run = run_id(adapter, "sink", "auth-250");
+    let run = run_id(adapter, ip, "sink", "auth-250");
     let connect = Connect {
         tls: TlsPolicy::Off,
         auth: Some(Mechanism::Plain),
         allow_plaintext_auth: true,
         ..Connect::default()
     };
-    match adapter.connect(HOST, sink.port, &connect.options(None)) {
+    match adapter.connect(ip.host(), sink.port, &connect.options(None)) {
         Err(Error::Smtp { error: e, .. }) if matches!(e.kind(), ErrorKind::AuthFailed(_)) => {}
         Err(e) => checks.fail(format!("{run}: expected AuthFailed, got {e} ({e:?})")),
         Ok(_) => checks.fail(format!("{run}: a 250 to AUTH counted as authenticated")),
     }
 
     // No SMTPUTF8 offered: a UTF-8 address is refused before MAIL.
-    let run = run_id(adapter, "sink", "no-smtputf8");
-    match adapter.connect(HOST, sink.port, &sink_connect(true).options(None)) {
+    let run = run_id(adapter, ip, "sink", "no-smtputf8");
+    match adapter.connect(ip.host(), sink.port, &sink_connect(true).options(None)) {
         Ok(mut session) => {
             let m = TestMessage::utf8_address(&run);
             let r = session.send(&m.envelope(), &m.body);

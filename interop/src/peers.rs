@@ -1,9 +1,12 @@
 //! The servers the suites talk to. Each `start` returns `Err(why)` when the
 //! peer is not installed (the test then skips, see [`crate::skip`]), and
-//! each guard stops its processes when dropped.
+//! each guard stops its processes when dropped. Every server listens on
+//! each address of [`process::loopbacks`] (127.0.0.1, and ::1 where the
+//! machine has it), on the same port for both.
 
 use crate::certs::{self, Certs};
 use crate::process::{self, Guard, PYTHON, TempDir};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -68,6 +71,19 @@ fn str_field(meta: &serde_json::Value, key: &str) -> String {
         .to_owned()
 }
 
+/// The addresses inside `[...]` right after each `marker` in `log` (as in
+/// Postfix's `client=unknown[::1]`), parsed.
+fn bracketed_after(log: &str, marker: &str) -> Vec<Option<IpAddr>> {
+    log.match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &log[i + marker.len()..];
+            let open = rest.find('[')?;
+            let close = rest.find(']')?;
+            rest.get(open + 1..close)?.parse().ok()
+        })
+        .collect()
+}
+
 // --- aiosmtpd -----------------------------------------------------------
 
 /// `interop/servers/aiosmtpd_server.py`: three listeners (STARTTLS,
@@ -92,7 +108,7 @@ pub struct Aiosmtpd {
 #[derive(Debug, Clone)]
 pub struct AiosmtpdMessage {
     /// The envelope and session facts (`mail_from`, `rcpt_tos`,
-    /// `listener`, `tls`, `auth_user`, `smtp_utf8`, `mail_options`).
+    /// `listener`, `tls`, `auth_user`, `smtp_utf8`, `mail_options`, `peer`).
     pub meta: serde_json::Value,
     /// The content exactly as received (after un-dot-stuffing).
     pub content: Vec<u8>,
@@ -130,10 +146,15 @@ impl AiosmtpdMessage {
     pub fn smtp_utf8(&self) -> bool {
         self.meta["smtp_utf8"].as_bool().unwrap_or(false)
     }
+    /// The client's address as the server saw it.
+    pub fn peer(&self) -> Option<IpAddr> {
+        str_field(&self.meta, "peer").parse().ok()
+    }
 }
 
 impl Aiosmtpd {
-    /// Starts the server on three free ports.
+    /// Starts the server on three free ports, each on every loopback
+    /// address.
     pub fn start() -> Result<Aiosmtpd, String> {
         crate::skip::check_enabled("aiosmtpd")?;
         aiosmtpd_ok()?;
@@ -141,6 +162,7 @@ impl Aiosmtpd {
         let dir = TempDir::new("aiosmtpd");
         let mut cmd = Command::new(PYTHON);
         cmd.arg(process::servers_dir().join("aiosmtpd_server.py"))
+            .args(process::host_args())
             .args(["--port", "0", "--tls-port", "0", "--plain-port", "0"])
             .arg("--cert")
             .arg(certs.chain())
@@ -324,6 +346,7 @@ impl Postfix {
                 .arg(dir.path())
                 .args([smtp, sub, smtps].map(|p| p.to_string()))
                 .env("CERT_DIR", &certs.dir)
+                .env(process::LISTEN_IPV6, process::listen_ipv6())
                 .output()
                 .map_err(|e| format!("cannot run postfix.sh: {e}"))?;
             if out.status.success() {
@@ -372,6 +395,12 @@ impl Postfix {
     /// Postfix's whole log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+
+    /// The client address of every message smtpd accepted into the queue
+    /// (its `client=unknown[ADDRESS]` log lines), in order.
+    pub fn clients(&self) -> Vec<Option<IpAddr>> {
+        bracketed_after(&self.log(), ": client=")
     }
 
     /// The end of Postfix's log (for failure messages).
@@ -436,6 +465,7 @@ impl Dovecot {
                 .arg("start")
                 .arg(dir.path())
                 .arg(port.to_string())
+                .env(process::LISTEN_IPV6, process::listen_ipv6())
                 .output()
                 .map_err(|e| format!("cannot run dovecot.sh: {e}"))?;
             if out.status.success() {
@@ -478,6 +508,25 @@ impl Dovecot {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
 
+    /// The client address of every LMTP session that ended with QUIT (its
+    /// `Disconnect from ADDRESS: Logged out` log lines), in order, once
+    /// there are at least `n` (Dovecot logs it after its reply to QUIT) or
+    /// `timeout` has passed. (The start script's probes end in `Connection
+    /// closed`.)
+    pub fn logged_out(&self, n: usize, timeout: Duration) -> Vec<Option<IpAddr>> {
+        let read = || -> Vec<Option<IpAddr>> {
+            self.log()
+                .lines()
+                .filter_map(|l| {
+                    let rest = &l[l.find("Disconnect from ")? + "Disconnect from ".len()..];
+                    let (addr, why) = rest.split_once(": ")?;
+                    why.starts_with("Logged out").then(|| addr.parse().ok())
+                })
+                .collect()
+        };
+        process::poll(timeout, || Some(read()).filter(|v| v.len() >= n)).unwrap_or_else(read)
+    }
+
     /// Stops the instance (idempotent; also done on drop).
     pub fn stop(&mut self) {
         if std::mem::take(&mut self.running) {
@@ -498,20 +547,33 @@ impl Drop for Dovecot {
 
 // --- smtp-sink ----------------------------------------------------------
 
-/// Postfix's `smtp-sink`, dumping each transaction to a file.
+/// Postfix's `smtp-sink`, dumping each transaction to a file: one process
+/// per loopback address (it takes one address), all on one port, dumping
+/// to one directory.
 #[derive(Debug)]
 pub struct SmtpSink {
-    _guard: Guard,
+    _guards: Vec<Guard>,
     dir: TempDir,
     /// Its port.
     pub port: u16,
+}
+
+/// The client address smtp-sink wrote at the top of a dump
+/// (`X-Client-Addr: 127.0.0.1`, or `ipv6:::1`).
+pub fn sink_client(dump: &[u8]) -> Option<IpAddr> {
+    let text = String::from_utf8_lossy(&dump[..dump.len().min(4096)]);
+    let addr = text
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Client-Addr: "))?;
+    addr.strip_prefix("ipv6:").unwrap_or(addr).parse().ok()
 }
 
 /// smtp-sink's path.
 pub const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
 
 impl SmtpSink {
-    /// Starts `smtp-sink -u nobody -d DIR/dump/%M. ARGS 127.0.0.1:PORT 256`.
+    /// Starts `smtp-sink -u nobody -d DIR/dump/%M. ARGS 127.0.0.1:PORT 256`,
+    /// and the same on `[::1]:PORT` where the machine has ::1.
     /// Remember: its reject options (`-f`, `-r`, `-q`, `-Q`) turn
     /// PIPELINING off; `-p` does so alone.
     pub fn start(args: &[&str]) -> Result<SmtpSink, String> {
@@ -534,28 +596,37 @@ impl SmtpSink {
         let mut last = String::new();
         for _attempt in 0..3 {
             let port = process::free_port();
-            let stderr =
-                std::fs::File::create(dir.path().join("stderr")).map_err(|e| e.to_string())?;
-            let child = Command::new(SMTP_SINK)
-                .args(["-u", "nobody", "-d"])
-                .arg(format!("{}/%M.", dump.display()))
-                .args(args)
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("256")
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .map_err(|e| format!("cannot start smtp-sink: {e}"))?;
-            let guard = Guard::new("smtp-sink", child);
+            let mut guards = Vec::new();
+            for ip in process::loopbacks() {
+                let stderr = std::fs::File::create(dir.path().join(format!("stderr.{ip:?}")))
+                    .map_err(|e| e.to_string())?;
+                let child = Command::new(SMTP_SINK)
+                    .args(["-u", "nobody", "-d"])
+                    .arg(format!("{}/%M.", dump.display()))
+                    .args(args)
+                    .arg(std::net::SocketAddr::new(ip.addr(), port).to_string())
+                    .arg("256")
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(stderr)
+                    .spawn()
+                    .map_err(|e| format!("cannot start smtp-sink: {e}"))?;
+                guards.push(Guard::new("smtp-sink", child));
+            }
             if process::wait_for_port(port, Duration::from_secs(5)) {
                 return Ok(SmtpSink {
-                    _guard: guard,
+                    _guards: guards,
                     dir,
                     port,
                 });
             }
-            last = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+            last = process::loopbacks()
+                .iter()
+                .map(|ip| {
+                    std::fs::read_to_string(dir.path().join(format!("stderr.{ip:?}")))
+                        .unwrap_or_default()
+                })
+                .collect();
         }
         panic!("smtp-sink did not start: {last}");
     }
@@ -613,13 +684,15 @@ impl Default for FaultyOptions {
 }
 
 impl Faulty {
-    /// Starts one faulty server for `mode` (see `faulty_server.py --list`).
+    /// Starts one faulty server for `mode` (see `faulty_server.py --list`),
+    /// on every loopback address.
     pub fn start(mode: &str, options: FaultyOptions) -> Result<Faulty, String> {
         crate::skip::check_enabled("faulty")?;
         python_ok()?;
         let dir = TempDir::new("faulty");
         let mut cmd = Command::new(PYTHON);
         cmd.arg(process::servers_dir().join("faulty_server.py"))
+            .args(process::host_args())
             .args(["--mode", mode, "--port", "0", "--log"])
             .arg(dir.path().join("log"));
         if options.tls {
@@ -747,6 +820,15 @@ impl FaultyLog {
             .iter()
             .filter(|l| l.kind == LineKind::Event)
             .map(|l| l.text.as_str())
+    }
+
+    /// The client address of every connection (its `PEER` event), in
+    /// order.
+    pub fn peers(&self) -> Vec<Option<IpAddr>> {
+        self.events()
+            .filter_map(|e| e.strip_prefix("PEER "))
+            .map(|a| a.parse().ok())
+            .collect()
     }
 
     /// The command lines the client sent, upper-cased verb first, in order.

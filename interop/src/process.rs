@@ -2,11 +2,11 @@
 //! guard.
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 /// The directory holding this crate's server scripts.
@@ -18,24 +18,132 @@ pub fn servers_dir() -> PathBuf {
 /// `python3-aiosmtpd` (a pyenv `python3` earlier on `PATH` would not).
 pub const PYTHON: &str = "/usr/bin/python3";
 
-/// A port on 127.0.0.1 that was free a moment ago (for servers that cannot
-/// pick their own and report it, like Postfix and smtp-sink).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
+/// A loopback address family: the suites run over 127.0.0.1 and, where the
+/// machine has it, over ::1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ip {
+    /// 127.0.0.1.
+    V4,
+    /// ::1.
+    V6,
 }
 
-/// Waits (at most `timeout`) until `127.0.0.1:port` accepts a connection.
+impl Ip {
+    /// The loopback address, as the tests pass it to `connect` as the host.
+    pub fn host(self) -> &'static str {
+        match self {
+            Ip::V4 => "127.0.0.1",
+            Ip::V6 => "::1",
+        }
+    }
+
+    /// The loopback address.
+    pub fn addr(self) -> IpAddr {
+        match self {
+            Ip::V4 => Ipv4Addr::LOCALHOST.into(),
+            Ip::V6 => Ipv6Addr::LOCALHOST.into(),
+        }
+    }
+
+    /// The prefix of test names over this family: empty for IPv4 (the
+    /// names from before IPv6), `ipv6::` for IPv6.
+    pub fn test_prefix(self) -> &'static str {
+        match self {
+            Ip::V4 => "",
+            Ip::V6 => "ipv6::",
+        }
+    }
+}
+
+/// `Ok` when the servers can listen on ::1 and the clients connect to it:
+/// binding `[::1]:0` works (checked once), and `ipv6` is not listed in
+/// `SMTP_INTEROP_DISABLE`.
+pub fn ipv6() -> Result<(), String> {
+    static BINDS: OnceLock<Result<(), String>> = OnceLock::new();
+    crate::skip::check_enabled("ipv6")?;
+    BINDS
+        .get_or_init(|| {
+            TcpListener::bind((Ipv6Addr::LOCALHOST, 0))
+                .map(drop)
+                .map_err(|e| format!("no IPv6 loopback here (binding [::1]:0: {e})"))
+        })
+        .clone()
+}
+
+/// True when the kernel lists ::1 among its IPv6 addresses
+/// (`/proc/net/if_inet6`), whether or not it can be bound.
+pub fn ipv6_configured() -> bool {
+    std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.starts_with("00000000000000000000000000000001 "))
+    })
+}
+
+/// The loopback addresses every server listens on: 127.0.0.1, and ::1 when
+/// [`ipv6`] says so, each server on one port for all.
+pub fn loopbacks() -> Vec<Ip> {
+    match ipv6() {
+        Ok(()) => vec![Ip::V4, Ip::V6],
+        Err(_) => vec![Ip::V4],
+    }
+}
+
+/// A port that was free a moment ago on every address of [`loopbacks`]
+/// (for servers that cannot pick their own and report it, like Postfix and
+/// smtp-sink).
+pub fn free_port() -> u16 {
+    let ips = loopbacks();
+    for _attempt in 0..50 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
+        if ips[1..]
+            .iter()
+            .all(|ip| TcpListener::bind((ip.addr(), port)).is_ok())
+        {
+            return port;
+        }
+    }
+    panic!("no port free on all of {ips:?} in 50 tries");
+}
+
+/// Waits (at most `timeout`) until `port` accepts a connection on every
+/// address of [`loopbacks`].
 pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
+    let mut waiting = loopbacks();
     while Instant::now() < deadline {
-        let addr = ([127, 0, 0, 1], port).into();
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        waiting.retain(|ip| {
+            let addr = SocketAddr::new(ip.addr(), port);
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+        });
+        if waiting.is_empty() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// The `--host` arguments that make a server script listen on every
+/// address of [`loopbacks`].
+pub fn host_args() -> Vec<&'static str> {
+    loopbacks()
+        .into_iter()
+        .flat_map(|ip| ["--host", ip.host()])
+        .collect()
+}
+
+/// The environment variable that makes the shell scripts (`postfix.sh`,
+/// `dovecot.sh`) listen on ::1 too.
+pub const LISTEN_IPV6: &str = "LISTEN_IPV6";
+
+/// The value of [`LISTEN_IPV6`]: `1` when the servers are to listen on ::1
+/// too (see [`loopbacks`]), else `0`.
+pub fn listen_ipv6() -> &'static str {
+    match ipv6() {
+        Ok(()) => "1",
+        Err(_) => "0",
+    }
 }
 
 /// A scratch directory, removed on drop unless `SMTP_INTEROP_KEEP=1`.

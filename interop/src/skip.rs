@@ -6,8 +6,9 @@ use std::io::Write;
 pub const REQUIRED_VAR: &str = "SMTP_INTEROP_REQUIRED";
 
 /// The environment variable listing peers to treat as missing
-/// (comma-separated: `aiosmtpd`, `postfix`, `smtp-sink`, `faulty`), to try
-/// the skip path or leave out a slow peer on a dev box.
+/// (comma-separated: `aiosmtpd`, `postfix`, `dovecot`, `smtp-sink`,
+/// `faulty`, and `ipv6` for the IPv6 loopback), to try the skip path or
+/// leave out a slow peer on a dev box.
 pub const DISABLE_VAR: &str = "SMTP_INTEROP_DISABLE";
 
 /// `Err` when `peer` is listed in `SMTP_INTEROP_DISABLE`.
@@ -34,6 +35,31 @@ pub fn skip(test: &str, why: &str) {
     }
     let line = format!("SKIPPED {test}: {why} (run ci/install-peers.sh to install the peers)\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// True when a suite can run over `ip`: always over IPv4; over IPv6 when
+/// [`crate::process::ipv6`] says so. Otherwise reports the skip and returns
+/// false. A machine without ::1 is not a missing peer that
+/// `ci/install-peers.sh` could bring, so it skips with a `SKIPPED` line even
+/// with `SMTP_INTEROP_REQUIRED=1`; but IPv6 turned off by
+/// `SMTP_INTEROP_DISABLE`, or a ::1 that the kernel lists yet cannot be
+/// bound, fails the test then, like a missing peer.
+pub fn over(test: &str, ip: crate::process::Ip) -> bool {
+    if ip == crate::process::Ip::V4 {
+        return true;
+    }
+    match crate::process::ipv6() {
+        Ok(()) => true,
+        Err(why) => {
+            if check_enabled("ipv6").is_ok() && !crate::process::ipv6_configured() {
+                let line = format!("SKIPPED {test}: {why}\n");
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            } else {
+                skip(test, &why);
+            }
+            false
+        }
+    }
 }
 
 /// Unwraps `Ok`, or skips (returning from the calling test) on `Err(why)`.

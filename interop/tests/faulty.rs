@@ -1,19 +1,15 @@
 //! The failure suite, for every adapter: one test per fault of
-//! `interop/servers/faulty_server.py`.
+//! `interop/servers/faulty_server.py`, over 127.0.0.1 and (in `ipv6`) over
+//! ::1.
 
 macro_rules! faults {
     ($adapter:expr; $($name:ident => $mode:literal,)*) => {
-        $(
-            #[test]
-            fn $name() {
-                interop::faulty::run(&$adapter, $mode);
-            }
-        )*
+        fault_tests!($adapter, interop::process::Ip::V4; $($name => $mode,)*);
 
-        /// The checks catch a password sent in plaintext.
-        #[test]
-        fn self_check() {
-            interop::faulty::self_check(&$adapter);
+        /// Every fault again over ::1 (skipped where the machine has no
+        /// IPv6 loopback).
+        mod ipv6 {
+            fault_tests!($adapter, interop::process::Ip::V6; $($name => $mode,)*);
         }
 
         /// Every mode the server knows has a test here.
@@ -23,6 +19,23 @@ macro_rules! faults {
             for mode in interop::faulty::MODES {
                 assert!(covered.contains(mode), "no test for mode {mode}");
             }
+        }
+    };
+}
+
+macro_rules! fault_tests {
+    ($adapter:expr, $ip:expr; $($name:ident => $mode:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                interop::faulty::run(&$adapter, $ip, $mode);
+            }
+        )*
+
+        /// The checks catch a password sent in plaintext.
+        #[test]
+        fn self_check() {
+            interop::faulty::self_check(&$adapter, $ip);
         }
     };
 }

@@ -1,29 +1,41 @@
-//! The interop matrix, for every adapter: real servers on loopback.
+//! The interop matrix, for every adapter: real servers on loopback, over
+//! 127.0.0.1 and over ::1.
 
 macro_rules! matrix_for {
     ($module:ident, $adapter:expr) => {
         mod $module {
-            #[test]
-            fn aiosmtpd() {
-                interop::matrix::aiosmtpd(&$adapter);
-            }
-            #[test]
-            fn postfix() {
-                interop::matrix::postfix(&$adapter);
-            }
-            #[test]
-            fn dovecot() {
-                interop::matrix::dovecot(&$adapter);
-            }
-            #[test]
-            fn sink_many_messages() {
-                interop::matrix::sink_many(&$adapter);
-            }
-            #[test]
-            fn sink_rejections() {
-                interop::matrix::sink_rejections(&$adapter);
+            use interop::process::Ip;
+            matrix_tests!($adapter, Ip::V4);
+            /// The same over ::1 (skipped where the machine has no IPv6
+            /// loopback).
+            mod ipv6 {
+                use interop::process::Ip;
+                matrix_tests!($adapter, Ip::V6);
             }
         }
+    };
+}
+
+macro_rules! matrix_tests {
+    ($adapter:expr, $ip:expr) => {
+        suites!($adapter, $ip;
+            aiosmtpd => aiosmtpd,
+            postfix => postfix,
+            dovecot => dovecot,
+            sink_many_messages => sink_many,
+            sink_rejections => sink_rejections,
+        );
+    };
+}
+
+macro_rules! suites {
+    ($adapter:expr, $ip:expr; $($name:ident => $suite:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                interop::matrix::$suite(&$adapter, $ip);
+            }
+        )*
     };
 }
 
