@@ -108,7 +108,7 @@ async fn pooled(
         tasks.push(tokio::spawn(async move {
             let mut sent = 0;
             while sent < mine && !deadline.passed() {
-                check(&pool.send(&envelope, &body).await.unwrap_or_else(|e| die(&e.to_string())));
+                check(&pool.send(&envelope, &body[..]).await.unwrap_or_else(|e| die(&e.to_string())));
                 sent += 1;
             }
             sent
