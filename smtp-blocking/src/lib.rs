@@ -351,7 +351,6 @@ pub fn send(
     futures_lite::future::block_on(send(host, port, options, envelope, message))
 }
 
-
 /// This crate's README, compiled as doc tests so that it cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
