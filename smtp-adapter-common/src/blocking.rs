@@ -4,9 +4,7 @@
 //! poll; only a pool waiting for a free place parks the thread, until
 //! another thread frees one.
 
-use crate::{
-    Connection, Dial, Error, IntoEnvelope, Options, Pool, PoolConfig, PoolStats, ReadBody, Session,
-};
+use crate::{Connection, Dial, Error, Options, Pool, PoolConfig, PoolStats, ReadBody, Session};
 use futures_lite::future::block_on;
 use smtp_proto::{Client, Envelope, Event, Outcome};
 
@@ -49,7 +47,7 @@ impl<C: Connection> BlockingSession<C> {
 
     /// Sends several messages, pipelined: see
     /// [`Session::send_many`].
-    pub fn send_many<E: IntoEnvelope, B: AsRef<[u8]>>(
+    pub fn send_many<E: std::borrow::Borrow<smtp_proto::Envelope>, B: AsRef<[u8]>>(
         &mut self,
         messages: impl IntoIterator<Item = (E, B)>,
     ) -> Result<Vec<Outcome>, Error> {
@@ -58,7 +56,7 @@ impl<C: Connection> BlockingSession<C> {
 
     /// [`BlockingSession::send_many`], handing each message's outcome to
     /// `progress` as soon as it is known.
-    pub fn send_many_with<E: IntoEnvelope, B: AsRef<[u8]>>(
+    pub fn send_many_with<E: std::borrow::Borrow<smtp_proto::Envelope>, B: AsRef<[u8]>>(
         &mut self,
         messages: impl IntoIterator<Item = (E, B)>,
         progress: impl FnMut(&Outcome),

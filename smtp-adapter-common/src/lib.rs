@@ -73,7 +73,7 @@ pub use options::{EventSink, Options, SUBMISSIONS_PORT, TlsPlan, TlsTarget, tls_
 pub use pool::{Pool, PoolConfig, PoolStats, Shelf};
 pub use rustls;
 pub use server_url::{Target, UrlError, UrlPart};
-pub use session::{CHUNK, IntoEnvelope, READ_CHUNK, Session};
+pub use session::{CHUNK, READ_CHUNK, Session};
 pub use smtp_proto;
 pub use transport::{AsyncTransport, FileTransport, StubTransport, Transport};
 

@@ -10,6 +10,7 @@ use smtp_proto::{
     Client, Config, Envelope, Event, Instant, Outcome, Output, TransactionError, TransactionId,
     UsageError,
 };
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
@@ -26,25 +27,6 @@ pub const READ_CHUNK: usize = 4 * 1024;
 /// reached during a call still gets a read that times out (and then fails
 /// the session).
 const MIN_LIMIT: Duration = Duration::from_millis(1);
-
-/// An envelope as the sending calls take it: by reference (cloned for the
-/// core, which keeps its own) or owned (moved to the core, no clone).
-pub trait IntoEnvelope {
-    /// The envelope, owned.
-    fn into_envelope(self) -> Envelope;
-}
-
-impl IntoEnvelope for Envelope {
-    fn into_envelope(self) -> Envelope {
-        self
-    }
-}
-
-impl IntoEnvelope for &Envelope {
-    fn into_envelope(self) -> Envelope {
-        self.clone()
-    }
-}
 
 /// How far a call drives the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +194,7 @@ impl<C: Connection> Session<C> {
     where
         C: ReadBody<R>,
     {
-        let mut batch = self.queue([envelope])?;
+        let mut batch = self.queue(&[envelope])?;
         let driven = async {
             while self
                 .drive(Goal::Outcomes, &mut batch, &mut ignore)
@@ -233,9 +215,8 @@ impl<C: Connection> Session<C> {
     /// outcome per message, in order. If the session fails midway, the
     /// messages it could not finish are reported
     /// [`NotSent`](TransactionError::NotSent) and the next call returns the
-    /// error. Envelopes are given by reference (cloned) or owned (moved,
-    /// no clone).
-    pub async fn send_many<E: IntoEnvelope, B: AsRef<[u8]>>(
+    /// error. Envelopes are lent (`&envelope`, never copied) or given.
+    pub async fn send_many<E: Borrow<Envelope>, B: AsRef<[u8]>>(
         &mut self,
         messages: impl IntoIterator<Item = (E, B)>,
     ) -> Result<Vec<Outcome>, Error> {
@@ -246,13 +227,13 @@ impl<C: Connection> Session<C> {
     /// `progress` as soon as it is known (in the order of the messages),
     /// while the rest of the batch is still on its way: to move a progress
     /// bar, or log each message.
-    pub async fn send_many_with<E: IntoEnvelope, B: AsRef<[u8]>>(
+    pub async fn send_many_with<E: Borrow<Envelope>, B: AsRef<[u8]>>(
         &mut self,
         messages: impl IntoIterator<Item = (E, B)>,
         mut progress: impl FnMut(&Outcome),
     ) -> Result<Vec<Outcome>, Error> {
         let (envelopes, bodies): (Vec<E>, Vec<B>) = messages.into_iter().unzip();
-        let mut batch = self.queue(envelopes)?;
+        let mut batch = self.queue(&envelopes)?;
         let driven = async {
             while let Some(id) = self
                 .drive(Goal::Outcomes, &mut batch, &mut progress)
@@ -394,12 +375,8 @@ impl<C: Connection> Session<C> {
 
     /// Starts a call that sends `envelopes`: all of them, or (if one has no
     /// recipient) none.
-    fn queue<E: IntoEnvelope>(
-        &mut self,
-        envelopes: impl IntoIterator<Item = E>,
-    ) -> Result<Batch, Error> {
-        let envelopes: Vec<Envelope> = envelopes.into_iter().map(E::into_envelope).collect();
-        if envelopes.iter().any(|e| e.recipients.is_empty()) {
+    fn queue<E: Borrow<Envelope>>(&mut self, envelopes: &[E]) -> Result<Batch, Error> {
+        if envelopes.iter().any(|e| e.borrow().recipients.is_empty()) {
             return Err(UsageError::NoRecipients.into());
         }
         self.begin()?;
@@ -410,7 +387,7 @@ impl<C: Connection> Session<C> {
             ..Batch::default()
         };
         for envelope in envelopes {
-            match self.client.send(envelope, now) {
+            match self.client.send(envelope.borrow(), now) {
                 Ok(id) if batch.outcomes.is_empty() => batch.first = id.0,
                 Ok(_) => {}
                 Err(e) => {

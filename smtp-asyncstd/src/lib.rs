@@ -88,8 +88,8 @@ use std::time::Duration;
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub use smtp_adapter_common::lettre;
 pub use smtp_adapter_common::{
-    AsyncTransport, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder, PoolConfig,
-    PoolStats, StubTransport, Target, UrlError, rustls,
+    AsyncTransport, Cause, Error, FileTransport, Options, PoolBuilder, PoolConfig, PoolStats,
+    StubTransport, Target, UrlError, rustls,
 };
 pub use smtp_proto::{
     self, Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts,

@@ -65,8 +65,8 @@ use std::time::{Duration, Instant};
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub use smtp_adapter_common::lettre;
 pub use smtp_adapter_common::{
-    BlockingPool, BlockingSession, Cause, Error, FileTransport, IntoEnvelope, Options, PoolBuilder,
-    PoolConfig, PoolStats, StubTransport, Target, Transport, UrlError, outbox, rustls, smtp_proto,
+    BlockingPool, BlockingSession, Cause, Error, FileTransport, Options, PoolBuilder, PoolConfig,
+    PoolStats, StubTransport, Target, Transport, UrlError, outbox, rustls, smtp_proto,
 };
 pub use smtp_proto::{
     Address, Client, Config, Credentials, Envelope, Event, Outcome, Stage, Timeouts, TlsPolicy,

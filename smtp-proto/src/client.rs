@@ -2,7 +2,6 @@
 //! `quit`) and its outputs (`poll_output`, `poll_event`). What each reply
 //! does is decided in one place, `transitions.rs`.
 
-use crate::address::Address;
 use crate::body::{BodyEncoder, BodyMode};
 use crate::capabilities::Capabilities;
 use crate::config::Config;
@@ -16,6 +15,7 @@ use crate::stage::Stage;
 use crate::time::Instant;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::borrow::Borrow;
 use core::time::Duration;
 
 /// A command awaiting its reply, named after the [`Stage`] it belongs to
@@ -267,6 +267,10 @@ impl TxState {
 #[derive(Debug)]
 pub(crate) struct Tx {
     pub(crate) id: TransactionId,
+    /// What MAIL FROM and the checks need: the caller's envelope without
+    /// its recipients, whose addresses are in `recipients` from the start.
+    /// It keeps the recipients only when one of them has DSN parameters,
+    /// so that an envelope lent by the caller costs no copy of its list.
     pub(crate) envelope: Envelope,
     pub(crate) recipients: Vec<RecipientResult>,
     pub(crate) state: TxState,
@@ -303,22 +307,16 @@ impl Tx {
         }
     }
 
-    /// The message's outcome, with each recipient's address moved in from
-    /// the envelope (no copy).
+    /// The message's outcome.
     pub(crate) fn into_outcome(
         self,
         result: Result<crate::reply::Reply, crate::error::TransactionError>,
     ) -> Outcome {
-        let end_of_data_sent = self.end_of_data_sent();
-        let mut recipients = self.recipients;
-        for (r, from) in recipients.iter_mut().zip(self.envelope.recipients) {
-            r.address = from.address;
-        }
         Outcome {
             id: self.id,
-            recipients,
+            end_of_data_sent: self.end_of_data_sent(),
+            recipients: self.recipients,
             result,
-            end_of_data_sent,
         }
     }
 }
@@ -607,8 +605,14 @@ impl Client {
 
     /// Queues a message; the client asks for its body with
     /// [`Output::NeedBody`] when its turn comes, and reports how it fared
-    /// with [`Event::Outcome`].
-    pub fn send(&mut self, envelope: Envelope, now: Instant) -> Result<TransactionId, UsageError> {
+    /// with [`Event::Outcome`]. The envelope may be lent (`&envelope`) or
+    /// given: the client keeps only what it needs of it.
+    pub fn send(
+        &mut self,
+        envelope: impl Borrow<Envelope>,
+        now: Instant,
+    ) -> Result<TransactionId, UsageError> {
+        let envelope = envelope.borrow();
         self.reclaim(now);
         if self.is_ending() || self.quit_asked {
             return Err(UsageError::SessionClosed);
@@ -628,17 +632,35 @@ impl Client {
         }
         let id = TransactionId(self.next_id);
         self.next_id += 1;
-        // Addresses move in from the envelope when the outcome is made.
         let recipients = envelope
             .recipients
             .iter()
-            .map(|_| RecipientResult {
-                address: Address::null(),
+            .map(|r| RecipientResult {
+                address: r.address.clone(),
                 rcpt_reply: None,
                 delivery_reply: None,
                 fate_unknown: false,
             })
             .collect();
+        let rcpt_params = envelope
+            .recipients
+            .iter()
+            .any(|r| r.notify.is_some() || r.orcpt.is_some());
+        let envelope = Envelope {
+            from: envelope.from.clone(),
+            recipients: match rcpt_params {
+                true => envelope.recipients.clone(),
+                false => Vec::new(),
+            },
+            size: envelope.size,
+            body_type: envelope.body_type,
+            dsn_return: envelope.dsn_return,
+            dsn_envid: envelope.dsn_envid.clone(),
+            require_dsn: envelope.require_dsn,
+            require_tls: envelope.require_tls,
+            // Found once (the addresses are scanned for UTF-8).
+            smtputf8: envelope.needs_smtputf8(),
+        };
         self.txs.push_back(Tx {
             id,
             envelope,

@@ -68,10 +68,16 @@ pub(crate) fn mail(out: &mut Vec<u8>, env: &Envelope, caps: &Capabilities, bdat:
 }
 
 /// `RCPT TO:<addr>` with DSN parameters when the server offers DSN.
-pub(crate) fn rcpt(out: &mut Vec<u8>, r: &Recipient, caps: &Capabilities) {
+/// `params` is the recipient whose NOTIFY and ORCPT go with it, if any.
+pub(crate) fn rcpt(
+    out: &mut Vec<u8>,
+    address: &Address,
+    params: Option<&Recipient>,
+    caps: &Capabilities,
+) {
     out.extend_from_slice(b"RCPT TO:");
-    push_path(out, &r.address);
-    if caps.dsn {
+    push_path(out, address);
+    if let (true, Some(r)) = (caps.dsn, params) {
         if let Some(n) = r.notify {
             out.extend_from_slice(b" NOTIFY=");
             let mut first = true;

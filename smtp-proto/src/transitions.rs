@@ -484,6 +484,11 @@ impl Client {
     /// Finishes a transaction once nothing more is due for it: nothing more
     /// is written for it and none of its commands awaits a reply.
     fn settle(&mut self, id: TransactionId) {
+        // The usual case, found without looking the message up: the next
+        // reply awaited is one of its own.
+        if self.pending.front().and_then(|p| p.cmd.tx()) == Some(id) {
+            return;
+        }
         let Some(pos) = self.tx_pos(id) else {
             return;
         };
@@ -547,6 +552,12 @@ impl Client {
     /// One step of the scheduler: true when something was written (or a
     /// message moved on), false when nothing may go out now.
     fn write_next(&mut self) -> bool {
+        // Every step below writes a command, or (a 354's go-ahead) follows
+        // a reply that left nothing pending: while no command may be
+        // written, there is nothing to do.
+        if !self.may_write_command() {
+            return false;
+        }
         let started = self.started();
         if let Some(newest) = started.checked_sub(1) {
             if self.txs[newest].state.before_end_of_data() {
@@ -690,10 +701,13 @@ impl Client {
     fn send_rcpt(&mut self, id: TransactionId, i: usize) {
         let start = self.out.len();
         let tx = self.tx_pos(id).and_then(|pos| self.txs.get(pos));
-        let Some(r) = tx.and_then(|t| t.envelope.recipients.get(i)) else {
+        let Some(r) = tx.and_then(|t| t.recipients.get(i)) else {
             return;
         };
-        command::rcpt(&mut self.out, r, self.caps.as_ref().unwrap_or(&NO_CAPS));
+        // DSN parameters, if the envelope kept any (see `Tx::envelope`).
+        let params = tx.and_then(|t| t.envelope.recipients.get(i));
+        let caps = self.caps.as_ref().unwrap_or(&NO_CAPS);
+        command::rcpt(&mut self.out, &r.address, params, caps);
         self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
         self.set_state(
             id,
