@@ -53,6 +53,18 @@ impl Batch {
         (at < self.outcomes.len()).then_some(at)
     }
 
+    /// True when `id` is one of the batch's messages, without its outcome.
+    fn awaits(&self, id: TransactionId) -> bool {
+        self.index(id).is_some_and(|at| self.outcomes[at].is_none())
+    }
+
+    fn put(&mut self, outcome: Outcome) {
+        if let Some(at) = self.index(outcome.id) {
+            self.outcomes[at] = Some(outcome);
+            self.received += 1;
+        }
+    }
+
     fn is_complete(&self) -> bool {
         self.received == self.outcomes.len()
     }
@@ -606,20 +618,13 @@ impl<C: Connection> Session<C> {
             if let Some(sink) = &self.sink {
                 sink.emit(&event);
             }
-            let event = match event {
-                Event::Outcome(outcome) => match batch.index(outcome.id) {
-                    Some(at) if batch.outcomes[at].is_none() => {
-                        progress(&outcome);
-                        batch.outcomes[at] = Some(outcome);
-                        batch.received += 1;
-                        continue;
-                    }
-                    _ => Event::Outcome(outcome),
-                },
-                other => other,
-            };
-            if self.sink.is_none() {
-                self.events.push_back(event);
+            match event {
+                Event::Outcome(outcome) if batch.awaits(outcome.id) => {
+                    progress(&outcome);
+                    batch.put(outcome);
+                }
+                event if self.sink.is_none() => self.events.push_back(event),
+                _ => {}
             }
         }
     }

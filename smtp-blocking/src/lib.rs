@@ -191,8 +191,12 @@ fn write_by<S: Stream>(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+        if bytes.is_empty() {
+            // All written: no clock read.
+            break;
+        }
         wanted = deadline.saturating_duration_since(Instant::now());
-        if wanted.is_zero() && !bytes.is_empty() {
+        if wanted.is_zero() {
             return Err(io::ErrorKind::TimedOut.into());
         }
     }

@@ -47,7 +47,9 @@ pub(crate) fn mail(out: &mut Vec<u8>, env: &Envelope, caps: &Capabilities, bdat:
         BodyType::BinaryMime if bdat => out.extend_from_slice(b" BODY=BINARYMIME"),
         BodyType::BinaryMime => {}
     }
-    if env.needs_smtputf8() {
+    // A queued message's envelope has `smtputf8` set when any address
+    // needs it (see `Client::send`).
+    if env.smtputf8 {
         out.extend_from_slice(b" SMTPUTF8");
     }
     if caps.dsn {

@@ -483,12 +483,17 @@ impl Client {
 
     /// Finishes a transaction once nothing more is due for it: nothing more
     /// is written for it and none of its commands awaits a reply.
+    #[inline]
     fn settle(&mut self, id: TransactionId) {
         // The usual case, found without looking the message up: the next
         // reply awaited is one of its own.
-        if self.pending.front().and_then(|p| p.cmd.tx()) == Some(id) {
-            return;
+        if self.pending.front().and_then(|p| p.cmd.tx()) != Some(id) {
+            self.settle_now(id);
         }
+    }
+
+    /// `settle` once the next reply awaited is not one of `id`'s.
+    fn settle_now(&mut self, id: TransactionId) {
         let Some(pos) = self.tx_pos(id) else {
             return;
         };
@@ -545,7 +550,16 @@ impl Client {
     /// it; commands are written only when `may_write_command` allows (RFC
     /// 2920 section 3.1), so without PIPELINING each waits for the reply
     /// before it.
+    #[inline]
     pub(crate) fn pump(&mut self) {
+        // Checked here first, as `write_next` does: most replies leave
+        // nothing that may be written (a pipelined group still open).
+        if self.may_write_command() {
+            self.pump_now();
+        }
+    }
+
+    fn pump_now(&mut self) {
         while self.phase == Phase::Open && self.write_next() {}
     }
 
@@ -1074,7 +1088,8 @@ fn precheck(
         }
     }
     let unavailable = TransactionError::ExtensionUnavailable;
-    if env.needs_smtputf8() && !caps.smtp_utf8 {
+    // Set at queue time when any address needs it (see `Client::send`).
+    if env.smtputf8 && !caps.smtp_utf8 {
         return Some(unavailable("SMTPUTF8"));
     }
     match env.body_type {
