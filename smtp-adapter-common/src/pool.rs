@@ -113,10 +113,8 @@ impl<S> Shelf<S> {
             .iter()
             .enumerate()
             .min_by_key(|(_, (_, since))| *since)?;
-        match now.saturating_duration_since(*since) >= timeout {
-            true => Some(self.idle.remove(at).0),
-            false => None,
-        }
+        let expired = now.saturating_duration_since(*since) >= timeout;
+        expired.then(|| self.idle.remove(at).0)
     }
 
     /// Takes the most recently used session (so that the others age out),
