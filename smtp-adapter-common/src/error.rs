@@ -132,28 +132,27 @@ impl Error {
         )
     }
 
-    /// The stage the dialogue was at, for a session error.
-    pub fn stage(&self) -> Option<Stage> {
+    /// The core's error, for a session error.
+    fn core(&self) -> Option<&smtp_proto::Error> {
         match self {
-            Error::Smtp { error, .. } => Some(error.stage()),
+            Error::Smtp { error, .. } => Some(error),
             _ => None,
         }
+    }
+
+    /// The stage the dialogue was at, for a session error.
+    pub fn stage(&self) -> Option<Stage> {
+        self.core().map(smtp_proto::Error::stage)
     }
 
     /// What went wrong, for a session error.
     pub fn kind(&self) -> Option<&ErrorKind> {
-        match self {
-            Error::Smtp { error, .. } => Some(error.kind()),
-            _ => None,
-        }
+        self.core().map(smtp_proto::Error::kind)
     }
 
     /// The server's reply, when a session error is one.
     pub fn reply(&self) -> Option<&Reply> {
-        match self {
-            Error::Smtp { error, .. } => error.reply(),
-            _ => None,
-        }
+        self.core().and_then(smtp_proto::Error::reply)
     }
 
     /// The I/O error under this one (a connect, read, write or body
@@ -201,11 +200,7 @@ impl Error {
         match self {
             Error::Connect { .. } => true,
             Error::Smtp { error, .. } => error.is_transient(),
-            Error::Rejected(outcome) => outcome
-                .result
-                .as_ref()
-                .err()
-                .is_some_and(|e| e.is_transient()),
+            Error::Rejected(outcome) => outcome.result.as_ref().is_err_and(|e| e.is_transient()),
             Error::Usage(_) | Error::Config(_) | Error::Address { .. } | Error::Interrupted => {
                 false
             }
@@ -228,12 +223,10 @@ impl fmt::Display for Error {
                 if let Some(cause) = cause {
                     write!(f, ": {cause}")?;
                 }
-                match fate_unknown {
-                    true => {
-                        f.write_str(" (after the end of data: the message may have been accepted)")
-                    }
-                    false => Ok(()),
+                if *fate_unknown {
+                    f.write_str(" (after the end of data: the message may have been accepted)")?;
                 }
+                Ok(())
             }
             Error::Usage(e) => write!(f, "misuse of the session: {e}"),
             Error::Config(why) => write!(f, "invalid options: {why}"),

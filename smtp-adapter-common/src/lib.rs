@@ -16,7 +16,7 @@
 //!   (rustls with ring by default, aws-lc-rs with the `aws-lc-rs` feature).
 //!
 //! With the feature `lettre`, a `lettre::Message` is sent as it is
-//! ([`Transport::send_message`], [`AsyncTransport::send_message`]; the
+//! (the `send_message` of [`Transport`] and [`AsyncTransport`]; the
 //! envelope conversion in the `lettre` module).
 //!
 //! An adapter implements [`Connection`] (and [`Dial`], [`ReadBody`]) for

@@ -154,8 +154,7 @@ impl Options {
         let path = path.as_ref();
         let bad = |why: String| Error::Config(format!("CA file {}: {why}", path.display()));
         let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| bad(e.to_string()))?
-            .collect::<Result<Vec<_>, _>>()
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
             .map_err(|e| bad(e.to_string()))?;
         if certs.is_empty() {
             return Err(bad("no certificate in it".into()));
@@ -268,25 +267,24 @@ impl TlsPlan {
 }
 
 /// The rustls configuration for these roots: from the process's cache, or
-/// built (and kept) if it is the first.
+/// built (and kept) if it is the first. It is built under the cache's lock,
+/// so that connections asking at once for the same roots build it once.
 fn cached_config(
     webpki_roots: bool,
     extra_roots: &[CertificateDer<'static>],
 ) -> Result<Arc<ClientConfig>, Error> {
-    let is_key =
-        |(webpki, extra, _): &CachedConfig| *webpki == webpki_roots && extra[..] == *extra_roots;
-    let cache = || CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, _, config)) = cache().iter().find(|c| is_key(c)) {
+    let mut cache = CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
+    let cached = cache
+        .iter()
+        .find(|(webpki, extra, _)| *webpki == webpki_roots && extra[..] == *extra_roots);
+    if let Some((_, _, config)) = cached {
         return Ok(config.clone());
     }
     let config = build_config(webpki_roots, extra_roots)?;
-    let mut cache = cache();
-    if !cache.iter().any(is_key) {
-        if cache.len() == CACHED_CONFIGS {
-            cache.remove(0);
-        }
-        cache.push((webpki_roots, extra_roots.to_vec(), config.clone()));
+    if cache.len() == CACHED_CONFIGS {
+        cache.remove(0);
     }
+    cache.push((webpki_roots, extra_roots.to_vec(), config.clone()));
     Ok(config)
 }
 

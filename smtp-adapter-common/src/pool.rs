@@ -11,7 +11,7 @@
 use crate::{Dial, Error, Options, Session};
 use smtp_proto::{Envelope, Outcome};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -113,10 +113,8 @@ impl<S> Shelf<S> {
             .iter()
             .enumerate()
             .min_by_key(|(_, (_, since))| *since)?;
-        match now.saturating_duration_since(*since) >= timeout {
-            true => Some(self.idle.remove(at).0),
-            false => None,
-        }
+        let expired = now.saturating_duration_since(*since) >= timeout;
+        expired.then(|| self.idle.remove(at).0)
     }
 
     /// Takes the most recently used session (so that the others age out),
@@ -138,18 +136,10 @@ impl<S> Shelf<S> {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    connected: AtomicU64,
-    reused: AtomicU64,
-    replaced: AtomicU64,
-    retried: AtomicU64,
-    idle_closed: AtomicU64,
-    retired: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+/// The guarded value, also after a panic elsewhere while it was held
+/// (every value the pool guards stays consistent between statements).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 struct Inner<C: Dial> {
@@ -159,16 +149,11 @@ struct Inner<C: Dial> {
     config: PoolConfig,
     permits: async_lock::Semaphore,
     shelf: Mutex<Shelf<Session<C>>>,
-    counters: Counters,
+    /// What the pool has done so far; its `idle` is counted when asked.
+    counts: Mutex<PoolStats>,
     closed: AtomicBool,
     /// When the next message may start, under a rate limit.
     next_start: Mutex<Instant>,
-}
-
-impl<C: Dial> Inner<C> {
-    fn shelf(&self) -> MutexGuard<'_, Shelf<Session<C>>> {
-        self.shelf.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 /// A bounded pool of sessions to one server, shared by cloning (clones
@@ -215,11 +200,8 @@ impl<C: Dial> std::fmt::Debug for Pool<C> {
 impl<C: Dial> Pool<C> {
     /// A pool of sessions to `host:port`, each opened with `options`.
     /// Opens nothing yet.
-    pub fn new(host: &str, port: u16, options: Options, config: PoolConfig) -> Self {
-        let config = PoolConfig {
-            max_sessions: config.max_sessions.max(1),
-            ..config
-        };
+    pub fn new(host: &str, port: u16, options: Options, mut config: PoolConfig) -> Self {
+        config.max_sessions = config.max_sessions.max(1);
         Pool {
             inner: Arc::new(Inner {
                 host: host.to_owned(),
@@ -228,7 +210,7 @@ impl<C: Dial> Pool<C> {
                 config,
                 permits: async_lock::Semaphore::new(config.max_sessions),
                 shelf: Mutex::new(Shelf::default()),
-                counters: Counters::default(),
+                counts: Mutex::default(),
                 closed: AtomicBool::new(false),
                 next_start: Mutex::new(Instant::now()),
             }),
@@ -254,15 +236,10 @@ impl<C: Dial> Pool<C> {
 
     /// What the pool has done so far, and how many sessions are idle.
     pub fn stats(&self) -> PoolStats {
-        let c = &self.inner.counters;
+        let idle = lock(&self.inner.shelf).len();
         PoolStats {
-            connected: c.connected.load(Ordering::Relaxed),
-            reused: c.reused.load(Ordering::Relaxed),
-            replaced: c.replaced.load(Ordering::Relaxed),
-            retried: c.retried.load(Ordering::Relaxed),
-            idle_closed: c.idle_closed.load(Ordering::Relaxed),
-            retired: c.retired.load(Ordering::Relaxed),
-            idle: self.inner.shelf().len(),
+            idle,
+            ..*lock(&self.inner.counts)
         }
     }
 
@@ -289,7 +266,7 @@ impl<C: Dial> Pool<C> {
         let mut outcome = send_on(&mut session, envelope, body).await;
         if outcome.as_ref().is_ok_and(Outcome::is_retryable) {
             drop(session);
-            bump(&self.inner.counters.retried);
+            lock(&self.inner.counts).retried += 1;
             session = self.connect().await?;
             outcome = send_on(&mut session, envelope, body).await;
         }
@@ -304,7 +281,7 @@ impl<C: Dial> Pool<C> {
     /// towards [`PoolConfig::max_sessions`].
     pub async fn close_idle(&self) -> usize {
         let timeout = self.inner.config.idle_timeout;
-        let next = self.inner.shelf().next_expiry(timeout);
+        let next = lock(&self.inner.shelf).next_expiry(timeout);
         if next.is_none_or(|at| at > Instant::now()) {
             return 0;
         }
@@ -319,11 +296,11 @@ impl<C: Dial> Pool<C> {
         let mut closed = 0;
         // Each turn takes one session off the shelf: bounded by how many there are.
         loop {
-            let expired = self.inner.shelf().pop_expired(Instant::now(), timeout);
+            let expired = lock(&self.inner.shelf).pop_expired(Instant::now(), timeout);
             let Some(session) = expired else {
                 return closed;
             };
-            bump(&self.inner.counters.idle_closed);
+            lock(&self.inner.counts).idle_closed += 1;
             // It is closed either way; a failing QUIT changes nothing.
             let _ = session.quit().await;
             closed += 1;
@@ -334,7 +311,7 @@ impl<C: Dial> Pool<C> {
     /// send ends; later sends fail.
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        let idle = self.inner.shelf().drain();
+        let idle = lock(&self.inner.shelf).drain();
         for session in idle {
             let _ = session.quit().await;
         }
@@ -355,7 +332,7 @@ impl<C: Dial> Pool<C> {
                     if inner.closed.load(Ordering::Acquire) {
                         return;
                     }
-                    let next = inner.shelf().next_expiry(timeout);
+                    let next = lock(&inner.shelf).next_expiry(timeout);
                     next.map_or(timeout, |at| at.saturating_duration_since(Instant::now()))
                 };
                 // At most a second at a time: a closed or dropped pool is
@@ -371,7 +348,7 @@ impl<C: Dial> Pool<C> {
     async fn connect(&self) -> Result<Session<C>, Error> {
         let i = &self.inner;
         let session = Session::connect(&i.host, i.port, &i.options).await?;
-        bump(&i.counters.connected);
+        lock(&i.counts).connected += 1;
         Ok(session)
     }
 
@@ -380,16 +357,16 @@ impl<C: Dial> Pool<C> {
         let check_after = self.inner.config.check_after;
         // Each turn takes one idle session away: bounded by how many there are.
         loop {
-            let taken = self.inner.shelf().take(Instant::now(), check_after);
+            let taken = lock(&self.inner.shelf).take(Instant::now(), check_after);
             let Some((mut session, check)) = taken else {
                 return self.connect().await;
             };
             let alive = session.poll_idle().await && (!check || session.noop().await.is_ok());
             if alive {
-                bump(&self.inner.counters.reused);
+                lock(&self.inner.counts).reused += 1;
                 return Ok(session);
             }
-            bump(&self.inner.counters.replaced);
+            lock(&self.inner.counts).replaced += 1;
         }
     }
 
@@ -403,12 +380,12 @@ impl<C: Dial> Pool<C> {
         }
         let limit = self.inner.config.max_messages_per_session;
         if limit.is_some_and(|max| session.messages_sent() >= max) {
-            bump(&self.inner.counters.retired);
+            lock(&self.inner.counts).retired += 1;
             // It is closed either way; a failing QUIT changes nothing.
             let _ = session.quit().await;
             return;
         }
-        self.inner.shelf().put(session, Instant::now());
+        lock(&self.inner.shelf).put(session, Instant::now());
     }
 
     /// Under a rate limit, waits for this message's turn: turns are
@@ -419,11 +396,7 @@ impl<C: Dial> Pool<C> {
         };
         let interval = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
         let start = {
-            let mut next = self
-                .inner
-                .next_start
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut next = lock(&self.inner.next_start);
             let start = (*next).max(Instant::now());
             *next = start + interval;
             start
