@@ -814,6 +814,7 @@ impl Client {
     /// place; one that left from the middle (a message failing its checks
     /// settles at once) shifts those after it, found by a binary search
     /// (ids stay in increasing order).
+    #[inline]
     pub(crate) fn tx_pos(&self, id: TransactionId) -> Option<usize> {
         let first = self.txs.front()?.id.0;
         let guess = usize::try_from(id.0.checked_sub(first)?).ok()?;
@@ -823,10 +824,12 @@ impl Client {
         self.txs.binary_search_by_key(&id, |t| t.id).ok()
     }
 
+    #[inline]
     pub(crate) fn tx(&self, id: TransactionId) -> Option<&Tx> {
         self.txs.get(self.tx_pos(id)?)
     }
 
+    #[inline]
     pub(crate) fn tx_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
         let pos = self.tx_pos(id)?;
         self.txs.get_mut(pos)
@@ -834,6 +837,7 @@ impl Client {
 
     /// How many messages have started (MAIL went out): the first ones in
     /// `txs`, the queued ones follow.
+    #[inline]
     pub(crate) fn started(&self) -> usize {
         self.txs.len() - self.queued
     }
@@ -850,6 +854,7 @@ impl Client {
     }
 
     /// True when commands may be pipelined on this session.
+    #[inline]
     pub(crate) fn pipelining(&self) -> bool {
         self.pipelining
     }

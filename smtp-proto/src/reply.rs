@@ -435,6 +435,7 @@ impl ReplyParser {
     /// Returns how many bytes were consumed and the reply, if one was
     /// completed; bytes after a complete reply are left for the next call.
     /// After an error the parser's state is unspecified: the stream is broken.
+    #[inline]
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<Reply>), ReplyError> {
         let mut used = 0;
         while used < input.len() {
