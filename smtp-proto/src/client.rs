@@ -154,26 +154,16 @@ pub(crate) struct Pending {
     pub(crate) timeout: Duration,
     /// Only meaningful for the oldest pending command.
     pub(crate) deadline: Instant,
-    /// Handed to the caller for transmission. A reply to a command not yet
-    /// handed out cannot be its answer (no server answers what it has not
-    /// received): it is an extra reply, a protocol error.
-    pub(crate) sent: bool,
 }
 
 impl Pending {
     /// `cmd`, awaiting its reply from `now` on, with the timeout of its stage.
-    pub(crate) fn new(
-        cmd: Cmd,
-        timeouts: &crate::time::Timeouts,
-        now: Instant,
-        sent: bool,
-    ) -> Self {
+    pub(crate) fn new(cmd: Cmd, timeouts: &crate::time::Timeouts, now: Instant) -> Self {
         let timeout = cmd.timeout(timeouts);
         Pending {
             cmd,
             timeout,
             deadline: now + timeout,
-            sent,
         }
     }
 }
@@ -338,6 +328,11 @@ pub struct Client {
     pub(crate) out_taken: bool,
     pub(crate) scratch: Vec<u8>,
     pub(crate) pending: VecDeque<Pending>,
+    /// How many of the last `pending` commands are not yet handed to the
+    /// caller for transmission. A reply to one of them cannot be its
+    /// answer (no server answers what it has not received): it is an
+    /// extra reply, a protocol error.
+    pub(crate) unsent: usize,
     pub(crate) phase: Phase,
     pub(crate) caps: Option<Capabilities>,
     /// PIPELINING is configured and `caps` offers it (asked for every
@@ -397,7 +392,7 @@ impl Client {
     /// greeting.
     pub fn new(config: Config, now: Instant) -> Self {
         let mut pending = VecDeque::new();
-        pending.push_back(Pending::new(Cmd::Init, &config.timeouts, now, true));
+        pending.push_back(Pending::new(Cmd::Init, &config.timeouts, now));
         Client {
             parser: ReplyParser::new(config.reply_limits),
             encrypted: config.implicit_tls,
@@ -406,6 +401,7 @@ impl Client {
             out_taken: false,
             scratch: Vec::new(),
             pending,
+            unsent: 0,
             phase: Phase::Opening,
             caps: None,
             pipelining: false,
@@ -508,7 +504,7 @@ impl Client {
                 Ok((used, Some(reply))) => {
                     input = &input[used..];
                     self.record_reply(&reply);
-                    if self.pending.front().is_some_and(|p| !p.sent) {
+                    if self.unsent > 0 && self.unsent == self.pending.len() {
                         // An answer to a command the server has not been sent.
                         return self.fail(ErrorKind::Protocol(ProtocolError::UnexpectedBytes));
                     }
@@ -528,7 +524,6 @@ impl Client {
         let only_quit = self.pending.iter().all(|p| p.cmd == Cmd::Quit) && !self.pending.is_empty();
         if only_quit && self.txs.is_empty() && !self.parser.is_mid_reply() {
             // Servers may close without waiting for us to read their 221.
-            self.pending.clear();
             self.close();
         } else {
             self.fail(ErrorKind::ConnectionClosed);
@@ -728,6 +723,7 @@ impl Client {
     /// What to do next; see [`Output`]. Call it until it returns
     /// [`Output::Wait`], [`Output::Ready`] or [`Output::Closed`], draining
     /// [`poll_event`](Client::poll_event) as you go.
+    #[inline]
     pub fn poll_output(&mut self) -> Output<'_> {
         if self.out_taken {
             self.out.clear();
@@ -785,15 +781,11 @@ impl Client {
     /// Everything written so far is on its way: the clocks of the commands
     /// in it may start.
     fn mark_sent(&mut self) {
-        for p in self.pending.iter_mut().rev() {
-            if p.sent {
-                break;
-            }
-            p.sent = true;
-        }
+        self.unsent = 0;
     }
 
     /// The next event, if any.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -875,8 +867,9 @@ impl Client {
     /// Queues the reply for a command just written, and records its line,
     /// `out[line]`, in the transcript (an empty range records nothing: a
     /// further LMTP delivery reply, or the data after a BDAT line).
+    #[inline]
     pub(crate) fn await_reply(&mut self, cmd: Cmd, line: core::ops::Range<usize>) {
-        if cmd == Cmd::Quit {
+        if matches!(cmd, Cmd::Quit) {
             self.quit_sent = true;
         }
         // The clock of a command behind others starts when the reply before
@@ -892,25 +885,31 @@ impl Client {
             cmd,
             timeout,
             deadline,
-            sent: false,
         });
+        self.unsent += 1;
         if self.config.transcript {
-            let line = &self.out[line];
-            let line = line.strip_suffix(b"\r\n").unwrap_or(line);
-            let text = match cmd {
-                Cmd::AuthLoginUsername
-                | Cmd::AuthLoginPassword
-                | Cmd::AuthResponse
-                | Cmd::ScramFinal => b"<redacted>".to_vec(),
-                Cmd::ScramFirst if !line.starts_with(b"AUTH ") => b"<redacted>".to_vec(),
-                Cmd::Auth | Cmd::ScramFirst => {
-                    let verb_len = line.iter().rposition(|&b| b == b' ').unwrap_or(line.len());
-                    [&line[..verb_len], b" <redacted>"].concat()
-                }
-                _ => line.to_vec(),
-            };
-            self.transcript(cmd.stage(), Direction::Client, text);
+            self.transcript_command(cmd, line);
         }
+    }
+
+    /// The transcript line of a command just written, `out[line]`, with
+    /// secrets redacted.
+    fn transcript_command(&mut self, cmd: Cmd, line: core::ops::Range<usize>) {
+        let line = &self.out[line];
+        let line = line.strip_suffix(b"\r\n").unwrap_or(line);
+        let text = match cmd {
+            Cmd::AuthLoginUsername
+            | Cmd::AuthLoginPassword
+            | Cmd::AuthResponse
+            | Cmd::ScramFinal => b"<redacted>".to_vec(),
+            Cmd::ScramFirst if !line.starts_with(b"AUTH ") => b"<redacted>".to_vec(),
+            Cmd::Auth | Cmd::ScramFirst => {
+                let verb_len = line.iter().rposition(|&b| b == b' ').unwrap_or(line.len());
+                [&line[..verb_len], b" <redacted>"].concat()
+            }
+            _ => line.to_vec(),
+        };
+        self.transcript(cmd.stage(), Direction::Client, text);
     }
 
     pub(crate) fn transcript(&mut self, stage: Stage, direction: Direction, text: Vec<u8>) {
@@ -943,19 +942,20 @@ impl Client {
     pub(crate) fn close(&mut self) {
         self.phase = Phase::Closed;
         self.pending.clear();
+        self.unsent = 0;
         let result = self.error.clone().map_or(Ok(()), Err);
         self.events.push_back(Event::Closed(result));
     }
 
     /// Pops the oldest pending command for the reply that just arrived; the
     /// next one's clock starts now.
-    pub(crate) fn pop_pending(&mut self) -> Option<Pending> {
-        let popped = self.pending.pop_front()?;
+    pub(crate) fn pop_pending(&mut self) {
+        self.pending.pop_front();
+        self.unsent = self.unsent.min(self.pending.len());
         let now = self.now;
         if let Some(next) = self.pending.front_mut() {
             next.deadline = now + next.timeout;
         }
-        Some(popped)
     }
 
     /// Starts taking the body of `id`.

@@ -23,25 +23,24 @@ impl Client {
             // The reply to the polite QUIT (whatever it says) ends the wait.
             return self.close();
         }
-        let Some(pending) = self.pop_pending() else {
+        let Some(cmd) = self.pending.front().map(|p| p.cmd) else {
             // Unsolicited: only a server closing the session may speak unasked.
             return match reply.code().value() {
                 421 | 221 => self.fail(ErrorKind::Rejected(reply)),
                 _ => self.fail(ErrorKind::Protocol(ProtocolError::UnexpectedBytes)),
             };
         };
-        let cmd = pending.cmd;
-        if reply.code().value() == 421 && cmd != Cmd::Quit {
+        // The two replies that end the session leave the command pending.
+        if reply.code().value() == 421 && !matches!(cmd, Cmd::Quit) {
             // Service closing: the session is over whatever was asked, but
             // what the 421 answers keeps it as its reply.
             self.record_closing_reply(cmd, &reply);
-            self.pending.push_front(pending);
             return self.fail(ErrorKind::Rejected(reply));
         }
         if reply.class() == ReplyClass::Preliminary {
-            self.pending.push_front(pending);
             return self.fail(ErrorKind::Protocol(ProtocolError::UnexpectedReply(reply)));
         }
+        self.pop_pending();
         let code = reply.code().value();
         let ok = reply.is_success();
         match cmd {
@@ -959,8 +958,10 @@ impl Client {
         self.out_taken = false;
         // A QUIT already on its way (pipelined after the last command) is
         // the one whose reply is awaited.
-        let quit_on_its_way = self.pending.iter().any(|p| p.cmd == Cmd::Quit && p.sent);
+        let sent = self.pending.len() - self.unsent;
+        let quit_on_its_way = self.pending.iter().take(sent).any(|p| p.cmd == Cmd::Quit);
         self.pending.clear();
+        self.unsent = 0;
         let lmtp = self.config.protocol == Protocol::Lmtp;
         self.queued = 0;
         for mut tx in core::mem::take(&mut self.txs) {
@@ -975,7 +976,7 @@ impl Client {
         // The server is still listening: QUIT, and wait for its reply.
         self.phase = Phase::Closing;
         if quit_on_its_way {
-            let quit = Pending::new(Cmd::Quit, &self.config.timeouts, self.now, true);
+            let quit = Pending::new(Cmd::Quit, &self.config.timeouts, self.now);
             self.pending.push_back(quit);
         } else {
             self.write_command(Cmd::Quit, b"QUIT\r\n");
