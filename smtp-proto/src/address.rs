@@ -56,7 +56,11 @@ pub const MAX_DOMAIN_LEN: usize = 255;
 /// UTF-8 addresses (RFC 6531) are accepted; the client then requires the
 /// server to offer SMTPUTF8.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Address(Option<Shared>);
+pub struct Address(
+    Option<Shared>,
+    /// Not ASCII (found once here, not for every message sent).
+    bool,
+);
 
 impl Address {
     /// Validates `addr` (without angle brackets): `local@domain`, or
@@ -86,10 +90,10 @@ impl Address {
                 if domain.contains('@') && !quoted_local {
                     return Err(InvalidInput::NotAnAddress);
                 }
-                Ok(Address(Some(Shared::from(addr))))
+                Ok(Address(Some(Shared::from(addr)), !addr.is_ascii()))
             }
             None if addr.eq_ignore_ascii_case("postmaster") => {
-                Ok(Address(Some(Shared::from(addr))))
+                Ok(Address(Some(Shared::from(addr)), false))
             }
             _ => Err(InvalidInput::NotAnAddress),
         }
@@ -99,7 +103,7 @@ impl Address {
     pub fn null() -> Self {
         // `None`, not an empty string: the client puts null paths in the
         // place of addresses it moves out, and that must not allocate.
-        Address(None)
+        Address(None, false)
     }
 
     /// True for the null reverse path.
@@ -114,7 +118,7 @@ impl Address {
 
     /// True when the address is not ASCII, so SMTPUTF8 is required.
     pub fn needs_smtputf8(&self) -> bool {
-        !self.as_str().is_ascii()
+        self.1
     }
 }
 

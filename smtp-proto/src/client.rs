@@ -499,10 +499,12 @@ impl Client {
             }
             // Matched in place: a `Reply` is 128 bytes, not worth moving
             // more than once on its way to `on_reply`.
-            match self.parser.parse(input) {
-                Ok((used, None)) => input = &input[used..],
-                Ok((used, Some(reply))) => {
-                    input = &input[used..];
+            let mut used = 0;
+            let parsed = self.parser.parse_into(input, &mut used);
+            input = &input[used..];
+            match parsed {
+                Ok(None) => {}
+                Ok(Some(reply)) => {
                     self.record_reply(&reply);
                     if self.unsent > 0 && self.unsent == self.pending.len() {
                         // An answer to a command the server has not been sent.
@@ -806,7 +808,7 @@ impl Client {
     /// place; one that left from the middle (a message failing its checks
     /// settles at once) shifts those after it, found by a binary search
     /// (ids stay in increasing order).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tx_pos(&self, id: TransactionId) -> Option<usize> {
         let first = self.txs.front()?.id.0;
         let guess = usize::try_from(id.0.checked_sub(first)?).ok()?;
@@ -816,12 +818,12 @@ impl Client {
         self.txs.binary_search_by_key(&id, |t| t.id).ok()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tx(&self, id: TransactionId) -> Option<&Tx> {
         self.txs.get(self.tx_pos(id)?)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tx_mut(&mut self, id: TransactionId) -> Option<&mut Tx> {
         let pos = self.tx_pos(id)?;
         self.txs.get_mut(pos)

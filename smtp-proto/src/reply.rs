@@ -438,13 +438,27 @@ impl ReplyParser {
     #[inline]
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<Reply>), ReplyError> {
         let mut used = 0;
-        while used < input.len() {
-            let rest = &input[used..];
+        let reply = self.parse_into(input, &mut used)?;
+        Ok((used, reply))
+    }
+
+    /// [`ReplyParser::parse`] with the count of bytes consumed written to
+    /// `used`: the reply is then returned as `finish_line` built it, with
+    /// no move into a tuple (the client's path, per reply).
+    #[inline]
+    pub(crate) fn parse_into(
+        &mut self,
+        input: &[u8],
+        used: &mut usize,
+    ) -> Result<Option<Reply>, ReplyError> {
+        while *used < input.len() {
+            let rest = &input[*used..];
             let Some(nl) = crate::body::find_byte(rest, b'\n') else {
                 self.grow_line(rest)?;
-                return Ok((input.len(), None));
+                *used = input.len();
+                return Ok(None);
             };
-            used += nl + 1;
+            *used += nl + 1;
             // The same checks in the same order however the line was cut:
             // its length first, then the reply's.
             if self.line.len() + nl > self.limits.max_line_len.saturating_add(1) {
@@ -456,7 +470,7 @@ impl ReplyParser {
             }
             let reply = if self.line.is_empty() {
                 // The whole line is in `input`: parsed where it lies.
-                self.finish_line(&rest[..nl])?
+                self.finish_line(&rest[..nl])
             } else {
                 // The line began in an earlier call.
                 self.grow_line(&rest[..nl])?;
@@ -464,13 +478,14 @@ impl ReplyParser {
                 let reply = self.finish_line(&line);
                 self.line = line;
                 self.line.clear();
-                reply?
+                reply
             };
-            if let Some(reply) = reply {
-                return Ok((used, Some(reply)));
+            match reply {
+                Ok(None) => {}
+                done => return done,
             }
         }
-        Ok((used, None))
+        Ok(None)
     }
 
     fn grow_line(&mut self, bytes: &[u8]) -> Result<(), ReplyError> {

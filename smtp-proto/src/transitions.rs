@@ -307,7 +307,8 @@ impl Client {
         }
     }
 
-    #[inline]
+    // Once each, from `on_reply`: inlined, the reply is not moved again.
+    #[inline(always)]
     fn on_mail_reply(&mut self, id: TransactionId, reply: Reply) {
         let Some(tx) = self.tx_mut(id) else { return };
         if !reply.is_success() {
@@ -316,7 +317,8 @@ impl Client {
         }
     }
 
-    #[inline]
+    // Once each, from `on_reply`: inlined, the reply is not moved again.
+    #[inline(always)]
     fn on_rcpt_reply(&mut self, id: TransactionId, i: usize, reply: Reply) {
         let all_or_nothing = self.config.recipient_policy == RecipientPolicy::AllOrNothing;
         let Some(tx) = self.tx_mut(id) else { return };
@@ -335,7 +337,8 @@ impl Client {
         }
     }
 
-    #[inline]
+    // Once each, from `on_reply`: inlined, the reply is not moved again.
+    #[inline(always)]
     fn on_data_reply(&mut self, id: TransactionId, reply: Reply) {
         let Some(tx) = self.tx_mut(id) else { return };
         if reply.code().value() == 354 {
@@ -614,16 +617,16 @@ impl Client {
 
     /// The next step of the message at `txs[pos]`, started and before its
     /// end of data.
+    /// The scheduler has checked that a command may be written.
     fn advance(&mut self, pos: usize) -> bool {
         let pipelined = self.pipelining();
-        let may_write = self.may_write_command();
         let tx = &self.txs[pos];
         let id = tx.id;
         let bdat = tx.bdat;
         match tx.state {
-            TxState::Envelope { rcpts_written } if tx.failure.is_none() && may_write => {
+            TxState::Envelope { rcpts_written } if tx.failure.is_none() => {
                 if rcpts_written < tx.recipients.len() {
-                    self.send_rcpt(id, rcpts_written);
+                    self.send_rcpt(pos, rcpts_written);
                     return true;
                 }
                 // With all recipients written: DATA (or the body) goes now
@@ -637,7 +640,7 @@ impl Client {
                     self.begin_body(id, self.body_mode(id));
                 } else {
                     self.write_command(Cmd::StartSendData(id), b"DATA\r\n");
-                    self.set_state(id, TxState::Awaiting354);
+                    self.txs[pos].state = TxState::Awaiting354;
                 }
                 true
             }
@@ -719,24 +722,22 @@ impl Client {
         }
     }
 
-    /// Writes the RCPT TO of the `i`-th recipient.
-    fn send_rcpt(&mut self, id: TransactionId, i: usize) {
+    /// Writes the RCPT TO of the `i`-th recipient of `txs[pos]`.
+    fn send_rcpt(&mut self, pos: usize, i: usize) {
         let start = self.out.len();
-        let tx = self.tx_pos(id).and_then(|pos| self.txs.get(pos));
-        let Some(r) = tx.and_then(|t| t.recipients.get(i)) else {
+        let tx = &self.txs[pos];
+        let Some(r) = tx.recipients.get(i) else {
             return;
         };
         // DSN parameters, if the envelope kept any (see `Tx::envelope`).
-        let params = tx.and_then(|t| t.envelope.recipients.get(i));
+        let params = tx.envelope.recipients.get(i);
         let caps = self.caps.as_ref().unwrap_or(&NO_CAPS);
         command::rcpt(&mut self.out, &r.address, params, caps);
+        let id = tx.id;
         self.await_reply(Cmd::SetTo(id, i), start..self.out.len());
-        self.set_state(
-            id,
-            TxState::Envelope {
-                rcpts_written: i + 1,
-            },
-        );
+        self.txs[pos].state = TxState::Envelope {
+            rcpts_written: i + 1,
+        };
     }
 
     pub(crate) fn send_hello(&mut self) {
