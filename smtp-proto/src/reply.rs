@@ -82,7 +82,7 @@ impl fmt::Display for EnhancedCode {
 impl EnhancedCode {
     /// Parses `class.subject.detail` at the start of `text`, followed by a
     /// space or the end; returns the code and how many bytes it took.
-    #[inline]
+    #[inline(always)]
     fn parse_prefix(text: &[u8]) -> Option<(EnhancedCode, usize)> {
         // The usual form, one digit each (`2.0.0 `), without the loops.
         if let [c @ (b'2' | b'4' | b'5'), b'.', s, b'.', d, rest @ ..] = text {

@@ -11,13 +11,15 @@ use crate::config::{Protocol, RecipientPolicy, TlsPolicy};
 use crate::credentials::Credentials;
 use crate::envelope::{BodyType, Envelope};
 use crate::error::{Error, ErrorKind, ProtocolError, TransactionError};
-use crate::event::{Direction, Event, RecipientResult, TransactionId};
+use crate::event::{Direction, Event, Outcome, RecipientResult, TransactionId};
 use crate::reply::{Reply, ReplyClass};
 use crate::stage::Stage;
 use alloc::vec::Vec;
 
 impl Client {
     /// The transition table: one reply, matched to the oldest pending command.
+    /// Inlined into its one caller, so the reply is not moved to get here.
+    #[inline(always)]
     pub(crate) fn on_reply(&mut self, reply: Reply) {
         if self.phase == Phase::Closing {
             // The reply to the polite QUIT (whatever it says) ends the wait.
@@ -509,24 +511,17 @@ impl Client {
         if !finished || self.awaits_reply(id) {
             return;
         }
-        // Messages mostly finish in order: the front one leaves the cheap way.
-        let tx = match pos {
-            0 => self.txs.pop_front(),
-            _ => self.txs.remove(pos),
-        };
-        let Some(mut tx) = tx else {
-            return;
-        };
+        let lmtp = self.config.protocol == Protocol::Lmtp;
+        // The outcome is made from the message where it lies (moving the
+        // whole message out first would copy it).
+        let tx = &mut self.txs[pos];
+        let end_of_data_sent = tx.end_of_data_sent();
         let result = match (tx.failure.take(), tx.final_reply.take()) {
             (None, Some(reply)) => Ok(reply),
             // LMTP: a recipient whose delivery reply is 2yz has the message,
             // whatever failed before (a refused chunk, other recipients):
             // nothing the server took is reported lost.
-            (Some(_), Some(reply))
-                if self.config.protocol == Protocol::Lmtp && tx.end_of_data_sent() =>
-            {
-                Ok(reply)
-            }
+            (Some(_), Some(reply)) if lmtp && end_of_data_sent => Ok(reply),
             (Some(TransactionError::RecipientsRejected { .. }), _) => {
                 Err(TransactionError::RecipientsRejected {
                     transient: refusals_transient(&tx.recipients),
@@ -535,10 +530,20 @@ impl Client {
             (Some(e), _) => Err(e),
             (None, None) => Err(tx.no_recipient_error()),
         };
+        let outcome = Outcome {
+            id,
+            recipients: core::mem::take(&mut tx.recipients),
+            result,
+            end_of_data_sent,
+        };
+        // Messages mostly finish in order: the front one leaves the cheap way.
+        match pos {
+            0 => drop(self.txs.pop_front()),
+            _ => drop(self.txs.remove(pos)),
+        }
         // The RSET a failed transaction may need is the scheduler's (see
         // `write_next`).
-        self.events
-            .push_back(Event::Outcome(tx.into_outcome(result)));
+        self.events.push_back(Event::Outcome(outcome));
     }
 
     /// The scheduler: the one place that decides what is written next for
