@@ -163,6 +163,7 @@ pub struct Connection<S: Stream> {
 /// longer (a deadline would be missed), and not much shorter (an early
 /// timeout only costs another read, as the engine checks the real
 /// deadline). Saves a `setsockopt` per read while a deadline draws near.
+#[inline]
 fn timeout_still_fits(set: Option<Duration>, wanted: Duration) -> bool {
     set.is_some_and(|set| set <= wanted && wanted - set <= wanted / 8)
 }

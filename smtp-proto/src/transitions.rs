@@ -455,36 +455,31 @@ impl Client {
     /// The replies to what ends a message (the `.`, or BDAT LAST, whose
     /// line is `out[line]`): one, or with LMTP one per accepted recipient.
     fn expect_final_replies(&mut self, id: TransactionId, line: core::ops::Range<usize>) {
-        let lmtp = self.config.protocol == Protocol::Lmtp;
-        let accepted: Vec<usize> = match self.tx(id) {
-            Some(tx) if lmtp => tx
-                .recipients
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.rcpt_accepted())
-                .map(|(i, _)| i)
-                .collect(),
-            _ => Vec::new(),
-        };
-        let bdat = self.tx(id).is_some_and(|t| t.bdat);
-        if accepted.is_empty() {
-            let cmd = if bdat {
+        let tx = self.tx(id);
+        // One reply for SMTP, and for LMTP when no recipient was accepted.
+        let per_recipient =
+            self.config.protocol == Protocol::Lmtp && tx.is_some_and(|tx| tx.accepted() > 0);
+        let Some(tx) = tx.filter(|_| per_recipient) else {
+            let cmd = if tx.is_some_and(|tx| tx.bdat) {
                 Cmd::Bdat(id, true)
             } else {
                 Cmd::SendData(id)
             };
-            self.await_reply(cmd, line);
-        } else {
-            // The line goes into the transcript once, with the first reply.
-            let nothing = line.end..line.end;
-            for (n, i) in accepted.into_iter().enumerate() {
-                let line = if n == 0 {
-                    line.clone()
-                } else {
-                    nothing.clone()
-                };
-                self.await_reply(Cmd::SendDataDelivery(id, i), line);
-            }
+            return self.await_reply(cmd, line);
+        };
+        let accepted: Vec<usize> = (tx.recipients.iter().enumerate())
+            .filter(|(_, r)| r.rcpt_accepted())
+            .map(|(i, _)| i)
+            .collect();
+        // The line goes into the transcript once, with the first reply.
+        let nothing = line.end..line.end;
+        for (n, i) in accepted.into_iter().enumerate() {
+            let line = if n == 0 {
+                line.clone()
+            } else {
+                nothing.clone()
+            };
+            self.await_reply(Cmd::SendDataDelivery(id, i), line);
         }
     }
 
