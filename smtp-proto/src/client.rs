@@ -655,7 +655,7 @@ impl Client {
             dsn_envid: envelope.dsn_envid.clone(),
             require_dsn: envelope.require_dsn,
             require_tls: envelope.require_tls,
-            // Found once (the addresses are scanned for UTF-8).
+            // Found once per message (each address knows its own).
             smtputf8: envelope.needs_smtputf8(),
         };
         self.txs.push_back(Tx {
