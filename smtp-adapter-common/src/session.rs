@@ -70,6 +70,9 @@ impl Batch {
     }
 }
 
+/// No bodies in memory (a call that sends none, or streams its one).
+const NO_BODIES: &[&[u8]] = &[];
+
 /// No progress callback.
 fn ignore(_: &Outcome) {}
 
@@ -209,7 +212,7 @@ impl<C: Connection> Session<C> {
         let mut batch = self.queue(&[envelope])?;
         let driven = async {
             while self
-                .drive(Goal::Outcomes, &mut batch, &mut ignore)
+                .drive(Goal::Outcomes, &mut batch, NO_BODIES, &mut ignore)
                 .await?
                 .is_some()
             {
@@ -246,20 +249,14 @@ impl<C: Connection> Session<C> {
     ) -> Result<Vec<Outcome>, Error> {
         let (envelopes, bodies): (Vec<E>, Vec<B>) = messages.into_iter().unzip();
         let mut batch = self.queue(&envelopes)?;
-        let driven = async {
-            while let Some(id) = self
-                .drive(Goal::Outcomes, &mut batch, &mut progress)
-                .await?
-            {
-                let body = batch.index(id).map(|at| bodies[at].as_ref());
-                let now = self.clock;
-                let body = body.ok_or(UsageError::NotExpectingBody)?;
-                self.trace.body(id, body);
-                self.client.send_body(body, true, now)?;
-            }
-            Ok(())
-        }
-        .await;
+        let driven = match self
+            .drive(Goal::Outcomes, &mut batch, &bodies, &mut progress)
+            .await
+        {
+            // The core asked for the body of a message not of this call.
+            Ok(Some(_)) => Err(UsageError::NotExpectingBody.into()),
+            driven => driven.map(drop),
+        };
         Ok(self.finish(batch, driven, &mut progress))
     }
 
@@ -457,19 +454,24 @@ impl<C: Connection> Session<C> {
 
     /// Drives a call that sends no message to `goal`.
     async fn drive_to(&mut self, goal: Goal) -> Result<(), Error> {
-        match self.drive(goal, &mut Batch::default(), &mut ignore).await? {
+        match self
+            .drive(goal, &mut Batch::default(), NO_BODIES, &mut ignore)
+            .await?
+        {
             None => Ok(()),
             Some(_) => Err(UsageError::NotExpectingBody.into()),
         }
     }
 
     /// The loop: performs the I/O the core asks for until `goal` is
-    /// reached (`None`) or the core wants a body (`Some(id)`), handing each
-    /// outcome of `batch` to `progress` as it arrives.
+    /// reached (`None`) or the core wants a body that is not in `bodies`
+    /// (`Some(id)`), handing each outcome of `batch` to `progress` as it
+    /// arrives. `bodies` are the batch's, in memory (or none).
     async fn drive(
         &mut self,
         goal: Goal,
         batch: &mut Batch,
+        bodies: &[impl AsRef<[u8]>],
         progress: &mut impl FnMut(&Outcome),
     ) -> Result<Option<TransactionId>, Error> {
         let write_limit = self.client.config().timeouts.data_block.max(MIN_LIMIT);
@@ -488,7 +490,14 @@ impl<C: Connection> Session<C> {
                     self.clock = now;
                     self.client.handle_tls_established(now)?;
                 }
-                Output::NeedBody(id) => return Ok(Some(id)),
+                Output::NeedBody(id) => {
+                    let Some(body) = batch.index(id).and_then(|at| bodies.get(at)) else {
+                        return Ok(Some(id));
+                    };
+                    let body = body.as_ref();
+                    self.trace.body(id, body);
+                    self.client.send_body(body, true, self.clock)?;
+                }
                 Output::Wait(_) if goal == Goal::Outcomes && batch.is_complete() => {
                     return Ok(None);
                 }
