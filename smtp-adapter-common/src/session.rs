@@ -107,8 +107,6 @@ pub struct Session<C> {
     busy: bool,
     /// What failed on this side, when that ended the session.
     cause: Option<Cause>,
-    /// Messages queued so far.
-    messages: u64,
     /// Spans and events for `tracing` (nothing without the feature).
     trace: Trace,
 }
@@ -181,7 +179,6 @@ impl<C: Connection> Session<C> {
             events: VecDeque::new(),
             busy: true,
             cause: None,
-            messages: 0,
             trace,
         };
         let mut opened = Ok(());
@@ -313,7 +310,7 @@ impl<C: Connection> Session<C> {
 
     /// How many messages this session has taken (sent or tried).
     pub fn messages_sent(&self) -> u64 {
-        self.messages
+        self.client.messages_queued()
     }
 
     /// True when the session can take a message: open, idle, no error, no
@@ -407,7 +404,6 @@ impl<C: Connection> Session<C> {
                 }
             }
             batch.outcomes.push(None);
-            self.messages += 1;
         }
         self.trace.queued(batch.first, batch.outcomes.len());
         Ok(batch)
