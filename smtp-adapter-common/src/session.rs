@@ -7,8 +7,7 @@
 use crate::trace::Trace;
 use crate::{Cause, Connection, Dial, Error, EventSink, Options, ReadBody, TlsPlan};
 use smtp_proto::{
-    Client, Config, Envelope, Event, Instant, Outcome, Output, TransactionError, TransactionId,
-    UsageError,
+    Client, Envelope, Event, Instant, Outcome, Output, TransactionError, TransactionId, UsageError,
 };
 use std::borrow::Borrow;
 use std::collections::VecDeque;
@@ -127,10 +126,7 @@ impl<C: Dial> Session<C> {
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
         for addr in addrs {
             match C::connect(addr, limit).await {
-                Ok(conn) => {
-                    return Session::open(conn, host, port, options.config_for(port), options)
-                        .await;
-                }
+                Ok(conn) => return Session::open(conn, host, port, options).await,
                 Err(e) => last = e,
             }
         }
@@ -143,20 +139,16 @@ impl<C: Connection> Session<C> {
     /// name the server's certificate must carry. Implicit TLS only if
     /// [`Options::implicit_tls`] says so.
     pub async fn over(stream: C::Stream, host: &str, options: &Options) -> Result<Self, Error> {
-        Session::open(C::plain(stream), host, 0, options.config_for(0), options).await
+        Session::open(C::plain(stream), host, 0, options).await
     }
 
-    /// Opens the session on a connection: implicit TLS if `config` says
-    /// so, then greeting, EHLO, STARTTLS, AUTH. Every event goes to the
-    /// options' event sink, if any, as it happens, so a session that fails
-    /// to open still shows its dialogue there.
-    async fn open(
-        conn: C,
-        host: &str,
-        port: u16,
-        mut config: Config,
-        options: &Options,
-    ) -> Result<Self, Error> {
+    /// Opens the session on a connection to `port` of `host` (0: not
+    /// known): implicit TLS if the options say so for that port, then
+    /// greeting, EHLO, STARTTLS, AUTH. Every event goes to the options'
+    /// event sink, if any, as it happens, so a session that fails to open
+    /// still shows its dialogue there.
+    async fn open(conn: C, host: &str, port: u16, options: &Options) -> Result<Self, Error> {
+        let mut config = options.config_for(port);
         let implicit = config.implicit_tls;
         let tls = options.tls_plan(host, &config)?;
         let trace = Trace::open(host, port, &mut config);
@@ -177,19 +169,17 @@ impl<C: Connection> Session<C> {
             body_buf: Vec::new(),
             sink: options.event_sink.clone(),
             events: VecDeque::new(),
-            busy: true,
+            // Cancelling the opening drops the session too.
+            busy: false,
             cause: None,
             trace,
         };
-        let mut opened = Ok(());
         if implicit {
-            opened = session.start_tls().await;
+            session.start_tls().await?;
         }
-        if opened.is_ok() {
-            opened = session.drive_to(Goal::Open).await;
-        }
-        session.busy = false;
-        opened.map(|()| session)
+        // The core starts out waiting for the greeting: nothing to write.
+        session.simple(|_, _| Ok(())).await?;
+        Ok(session)
     }
 
     /// Sends one message whose body is in memory. `Ok` when the server
@@ -355,9 +345,11 @@ impl<C: Connection> Session<C> {
         }
     }
 
-    /// The core's clock.
-    fn now(&self) -> Instant {
-        Instant::from_elapsed(self.origin.elapsed())
+    /// Reads the core's clock, and keeps it (`clock`) until the next
+    /// I/O.
+    fn now(&mut self) -> Instant {
+        self.clock = Instant::from_elapsed(self.origin.elapsed());
+        self.clock
     }
 
     /// The error that ended the session, if one did.
@@ -367,7 +359,8 @@ impl<C: Connection> Session<C> {
     }
 
     /// Starts a call: refused while another is under way (or was cancelled
-    /// midway), and on a session that failed (with its error).
+    /// midway), and on a session that failed (with its error). The clock
+    /// is read as it starts.
     fn begin(&mut self) -> Result<(), Error> {
         if self.busy {
             return Err(Error::Interrupted);
@@ -376,6 +369,7 @@ impl<C: Connection> Session<C> {
             return Err(e);
         }
         self.busy = true;
+        self.now();
         Ok(())
     }
 
@@ -386,14 +380,12 @@ impl<C: Connection> Session<C> {
             return Err(UsageError::NoRecipients.into());
         }
         self.begin()?;
-        let now = self.now();
-        self.clock = now;
         let mut batch = Batch {
             outcomes: Vec::with_capacity(envelopes.len()),
             ..Batch::default()
         };
         for envelope in envelopes {
-            match self.client.send(envelope.borrow(), now) {
+            match self.client.send(envelope.borrow(), self.clock) {
                 Ok(id) if batch.outcomes.is_empty() => batch.first = id.0,
                 Ok(_) => {}
                 Err(e) => {
@@ -431,32 +423,26 @@ impl<C: Connection> Session<C> {
         outcomes
     }
 
-    /// A call that sends no message: `write` hands the core its command,
-    /// then the session is driven until it is idle again (or closed).
+    /// A call that sends no message: `write` hands the core its command
+    /// (none for the opening, which the core starts by itself), then the
+    /// session is driven until it is idle again (or closed).
     async fn simple(
         &mut self,
         write: impl FnOnce(&mut Client, Instant) -> Result<(), UsageError>,
     ) -> Result<(), Error> {
         self.begin()?;
-        let now = self.now();
-        self.clock = now;
-        let result = match write(&mut self.client, now) {
-            Ok(()) => self.drive_to(Goal::Open).await,
+        let result = match write(&mut self.client, self.clock) {
+            Ok(()) => match self
+                .drive(Goal::Open, &mut Batch::default(), NO_BODIES, &mut ignore)
+                .await
+            {
+                Ok(Some(_)) => Err(UsageError::NotExpectingBody.into()),
+                driven => driven.map(drop),
+            },
             Err(e) => Err(e.into()),
         };
         self.busy = false;
         result
-    }
-
-    /// Drives a call that sends no message to `goal`.
-    async fn drive_to(&mut self, goal: Goal) -> Result<(), Error> {
-        match self
-            .drive(goal, &mut Batch::default(), NO_BODIES, &mut ignore)
-            .await?
-        {
-            None => Ok(()),
-            Some(_) => Err(UsageError::NotExpectingBody.into()),
-        }
     }
 
     /// The loop: performs the I/O the core asks for until `goal` is
@@ -478,12 +464,11 @@ impl<C: Connection> Session<C> {
                     if let Err(e) = self.conn.write_all(bytes, write_limit).await {
                         return Err(self.fail(Cause::from_io(e), false));
                     }
-                    self.clock = self.now();
+                    self.now();
                 }
                 Output::StartTls => {
                     self.start_tls().await?;
                     let now = self.now();
-                    self.clock = now;
                     self.client.handle_tls_established(now)?;
                 }
                 Output::NeedBody(id) => {
@@ -512,7 +497,6 @@ impl<C: Connection> Session<C> {
     /// (for a time limit) the time; any other error fails the session.
     fn handle_read(&mut self, read: io::Result<usize>) -> Result<(), Error> {
         let now = self.now();
-        self.clock = now;
         match read {
             Ok(0) => self.client.handle_eof(now),
             Ok(n) => self.client.handle_input(&self.buf[..n], now),
@@ -552,7 +536,6 @@ impl<C: Connection> Session<C> {
             }
         }
         let now = self.now();
-        self.clock = now;
         Ok(self.client.send_body(&self.body_buf[..n], last, now)?)
     }
 
