@@ -11,7 +11,7 @@ use smtp_proto::{
 };
 use std::borrow::Borrow;
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, ErrorKind};
 use std::time::Duration;
 
 /// The size of the buffer streamed bodies are read into (allocated with
@@ -123,7 +123,7 @@ impl<C: Dial> Session<C> {
         };
         let limit = options.connect_timeout;
         let addrs = C::resolve(host, port, limit).await.map_err(connect_error)?;
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
+        let mut last = io::Error::new(ErrorKind::NotFound, "no address found");
         for addr in addrs {
             match C::connect(addr, limit).await {
                 Ok(conn) => return Session::open(conn, host, port, options).await,
@@ -306,11 +306,8 @@ impl<C: Connection> Session<C> {
     /// True when the session can take a message: open, idle, no error, no
     /// call left midway.
     pub fn is_usable(&self) -> bool {
-        !self.busy
-            && self.client.error().is_none()
-            && !self.client.is_closed()
-            && self.client.is_idle()
-            && self.client.stage() == smtp_proto::Stage::Ready
+        // Ready: open, so neither failed nor closed.
+        !self.busy && self.client.is_idle() && self.client.stage() == smtp_proto::Stage::Ready
     }
 
     /// Reads, without waiting, whatever the server sent while the session
@@ -330,18 +327,16 @@ impl<C: Connection> Session<C> {
     /// A message's outcome when the server decided on it (accepted or
     /// refused), else the error that ended the session before it did.
     pub(crate) fn decided(&self, outcome: Option<Outcome>) -> Result<Outcome, Error> {
-        let fate_unknown = outcome.as_ref().is_some_and(Outcome::fate_unknown);
-        match outcome {
-            Some(Outcome {
-                result: Err(TransactionError::NotSent(e)),
-                ..
-            }) => Err(Error::Smtp {
-                error: Box::new(self.client.error().unwrap_or(&e).clone()),
+        let Some(outcome) = outcome else {
+            return Err(self.failure().unwrap_or(UsageError::SessionClosed.into()));
+        };
+        match &outcome.result {
+            Err(TransactionError::NotSent(e)) => Err(Error::Smtp {
+                error: Box::new(self.client.error().unwrap_or(e).clone()),
                 cause: self.cause.clone(),
-                fate_unknown,
+                fate_unknown: outcome.fate_unknown(),
             }),
-            Some(outcome) => Ok(outcome),
-            None => Err(self.failure().unwrap_or(UsageError::SessionClosed.into())),
+            _ => Ok(outcome),
         }
     }
 
@@ -501,11 +496,9 @@ impl<C: Connection> Session<C> {
             Ok(0) => self.client.handle_eof(now),
             Ok(n) => self.client.handle_input(&self.buf[..n], now),
             Err(e) => match e.kind() {
-                io::ErrorKind::UnexpectedEof => self.client.handle_eof(now),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                    self.client.handle_timeout(now)
-                }
-                io::ErrorKind::Interrupted => {}
+                ErrorKind::UnexpectedEof => self.client.handle_eof(now),
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => self.client.handle_timeout(now),
+                ErrorKind::Interrupted => {}
                 _ => return Err(self.fail(Cause::from_io(e), false)),
             },
         }
@@ -519,22 +512,18 @@ impl<C: Connection> Session<C> {
     where
         C: ReadBody<R>,
     {
-        if self.body_buf.is_empty() {
-            self.body_buf = vec![0; CHUNK];
-        }
+        self.body_buf.resize(CHUNK, 0);
         let mut n = 0;
-        let mut last = false;
         while n < CHUNK {
             match C::read_body(body, &mut self.body_buf[n..]).await {
-                Ok(0) => {
-                    last = true;
-                    break;
-                }
+                Ok(0) => break,
                 Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.fail(Cause::from_io(e), true)),
             }
         }
+        // Short of a full buffer only at the end.
+        let last = n < CHUNK;
         let now = self.now();
         Ok(self.client.send_body(&self.body_buf[..n], last, now)?)
     }
@@ -542,13 +531,11 @@ impl<C: Connection> Session<C> {
     /// Runs the TLS handshake the core asked for (or implicit TLS's); on
     /// failure the core is told, and the session is over.
     async fn start_tls(&mut self) -> Result<(), Error> {
-        let target = match self.tls.as_mut().map(TlsPlan::target) {
-            Some(Ok(target)) => target,
-            Some(Err(e)) => return Err(self.fail_tls(None, e)),
-            None => {
-                let e = Error::Config("no TLS configuration".into());
-                return Err(self.fail_tls(None, e));
-            }
+        let plan = self.tls.as_mut();
+        let plan = plan.ok_or_else(|| Error::Config("no TLS configuration".into()));
+        let target = match plan.and_then(TlsPlan::target) {
+            Ok(target) => target,
+            Err(e) => return Err(self.fail_tls(None, e)),
         };
         let limit = self.client.config().timeouts.tls_handshake.max(MIN_LIMIT);
         match self.conn.start_tls(&target, limit).await {
