@@ -7,12 +7,11 @@
 use crate::trace::Trace;
 use crate::{Cause, Connection, Dial, Error, EventSink, Options, ReadBody, TlsPlan};
 use smtp_proto::{
-    Client, Config, Envelope, Event, Instant, Outcome, Output, TransactionError, TransactionId,
-    UsageError,
+    Client, Envelope, Event, Instant, Outcome, Output, TransactionError, TransactionId, UsageError,
 };
 use std::borrow::Borrow;
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, ErrorKind};
 use std::time::Duration;
 
 /// The size of the buffer streamed bodies are read into (allocated with
@@ -70,6 +69,9 @@ impl Batch {
     }
 }
 
+/// No bodies in memory (a call that sends none, or streams its one).
+const NO_BODIES: &[&[u8]] = &[];
+
 /// No progress callback.
 fn ignore(_: &Outcome) {}
 
@@ -104,8 +106,6 @@ pub struct Session<C> {
     busy: bool,
     /// What failed on this side, when that ended the session.
     cause: Option<Cause>,
-    /// Messages queued so far.
-    messages: u64,
     /// Spans and events for `tracing` (nothing without the feature).
     trace: Trace,
 }
@@ -123,13 +123,10 @@ impl<C: Dial> Session<C> {
         };
         let limit = options.connect_timeout;
         let addrs = C::resolve(host, port, limit).await.map_err(connect_error)?;
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address found");
+        let mut last = io::Error::new(ErrorKind::NotFound, "no address found");
         for addr in addrs {
             match C::connect(addr, limit).await {
-                Ok(conn) => {
-                    return Session::open(conn, host, port, options.config_for(port), options)
-                        .await;
-                }
+                Ok(conn) => return Session::open(conn, host, port, options).await,
                 Err(e) => last = e,
             }
         }
@@ -142,20 +139,16 @@ impl<C: Connection> Session<C> {
     /// name the server's certificate must carry. Implicit TLS only if
     /// [`Options::implicit_tls`] says so.
     pub async fn over(stream: C::Stream, host: &str, options: &Options) -> Result<Self, Error> {
-        Session::open(C::plain(stream), host, 0, options.config_for(0), options).await
+        Session::open(C::plain(stream), host, 0, options).await
     }
 
-    /// Opens the session on a connection: implicit TLS if `config` says
-    /// so, then greeting, EHLO, STARTTLS, AUTH. Every event goes to the
-    /// options' event sink, if any, as it happens, so a session that fails
-    /// to open still shows its dialogue there.
-    async fn open(
-        conn: C,
-        host: &str,
-        port: u16,
-        mut config: Config,
-        options: &Options,
-    ) -> Result<Self, Error> {
+    /// Opens the session on a connection to `port` of `host` (0: not
+    /// known): implicit TLS if the options say so for that port, then
+    /// greeting, EHLO, STARTTLS, AUTH. Every event goes to the options'
+    /// event sink, if any, as it happens, so a session that fails to open
+    /// still shows its dialogue there.
+    async fn open(conn: C, host: &str, port: u16, options: &Options) -> Result<Self, Error> {
+        let mut config = options.config_for(port);
         let implicit = config.implicit_tls;
         let tls = options.tls_plan(host, &config)?;
         let trace = Trace::open(host, port, &mut config);
@@ -176,20 +169,17 @@ impl<C: Connection> Session<C> {
             body_buf: Vec::new(),
             sink: options.event_sink.clone(),
             events: VecDeque::new(),
-            busy: true,
+            // Cancelling the opening drops the session too.
+            busy: false,
             cause: None,
-            messages: 0,
             trace,
         };
-        let mut opened = Ok(());
         if implicit {
-            opened = session.start_tls().await;
+            session.start_tls().await?;
         }
-        if opened.is_ok() {
-            opened = session.drive_to(Goal::Open).await;
-        }
-        session.busy = false;
-        opened.map(|()| session)
+        // The core starts out waiting for the greeting: nothing to write.
+        session.simple(|_, _| Ok(())).await?;
+        Ok(session)
     }
 
     /// Sends one message whose body is in memory. `Ok` when the server
@@ -209,7 +199,7 @@ impl<C: Connection> Session<C> {
         let mut batch = self.queue(&[envelope])?;
         let driven = async {
             while self
-                .drive(Goal::Outcomes, &mut batch, &mut ignore)
+                .drive(Goal::Outcomes, &mut batch, NO_BODIES, &mut ignore)
                 .await?
                 .is_some()
             {
@@ -246,20 +236,14 @@ impl<C: Connection> Session<C> {
     ) -> Result<Vec<Outcome>, Error> {
         let (envelopes, bodies): (Vec<E>, Vec<B>) = messages.into_iter().unzip();
         let mut batch = self.queue(&envelopes)?;
-        let driven = async {
-            while let Some(id) = self
-                .drive(Goal::Outcomes, &mut batch, &mut progress)
-                .await?
-            {
-                let body = batch.index(id).map(|at| bodies[at].as_ref());
-                let now = self.clock;
-                let body = body.ok_or(UsageError::NotExpectingBody)?;
-                self.trace.body(id, body);
-                self.client.send_body(body, true, now)?;
-            }
-            Ok(())
-        }
-        .await;
+        let driven = match self
+            .drive(Goal::Outcomes, &mut batch, &bodies, &mut progress)
+            .await
+        {
+            // The core asked for the body of a message not of this call.
+            Ok(Some(_)) => Err(UsageError::NotExpectingBody.into()),
+            driven => driven.map(drop),
+        };
         Ok(self.finish(batch, driven, &mut progress))
     }
 
@@ -316,17 +300,14 @@ impl<C: Connection> Session<C> {
 
     /// How many messages this session has taken (sent or tried).
     pub fn messages_sent(&self) -> u64 {
-        self.messages
+        self.client.messages_queued()
     }
 
     /// True when the session can take a message: open, idle, no error, no
     /// call left midway.
     pub fn is_usable(&self) -> bool {
-        !self.busy
-            && self.client.error().is_none()
-            && !self.client.is_closed()
-            && self.client.is_idle()
-            && self.client.stage() == smtp_proto::Stage::Ready
+        // Ready: open, so neither failed nor closed.
+        !self.busy && self.client.is_idle() && self.client.stage() == smtp_proto::Stage::Ready
     }
 
     /// Reads, without waiting, whatever the server sent while the session
@@ -346,24 +327,24 @@ impl<C: Connection> Session<C> {
     /// A message's outcome when the server decided on it (accepted or
     /// refused), else the error that ended the session before it did.
     pub(crate) fn decided(&self, outcome: Option<Outcome>) -> Result<Outcome, Error> {
-        let fate_unknown = outcome.as_ref().is_some_and(Outcome::fate_unknown);
-        match outcome {
-            Some(Outcome {
-                result: Err(TransactionError::NotSent(e)),
-                ..
-            }) => Err(Error::Smtp {
-                error: Box::new(self.client.error().unwrap_or(&e).clone()),
+        let Some(outcome) = outcome else {
+            return Err(self.failure().unwrap_or(UsageError::SessionClosed.into()));
+        };
+        match &outcome.result {
+            Err(TransactionError::NotSent(e)) => Err(Error::Smtp {
+                error: Box::new(self.client.error().unwrap_or(e).clone()),
                 cause: self.cause.clone(),
-                fate_unknown,
+                fate_unknown: outcome.fate_unknown(),
             }),
-            Some(outcome) => Ok(outcome),
-            None => Err(self.failure().unwrap_or(UsageError::SessionClosed.into())),
+            _ => Ok(outcome),
         }
     }
 
-    /// The core's clock.
-    fn now(&self) -> Instant {
-        Instant::from_elapsed(self.origin.elapsed())
+    /// Reads the core's clock, and keeps it (`clock`) until the next
+    /// I/O.
+    fn now(&mut self) -> Instant {
+        self.clock = Instant::from_elapsed(self.origin.elapsed());
+        self.clock
     }
 
     /// The error that ended the session, if one did.
@@ -373,7 +354,8 @@ impl<C: Connection> Session<C> {
     }
 
     /// Starts a call: refused while another is under way (or was cancelled
-    /// midway), and on a session that failed (with its error).
+    /// midway), and on a session that failed (with its error). The clock
+    /// is read as it starts.
     fn begin(&mut self) -> Result<(), Error> {
         if self.busy {
             return Err(Error::Interrupted);
@@ -382,6 +364,7 @@ impl<C: Connection> Session<C> {
             return Err(e);
         }
         self.busy = true;
+        self.now();
         Ok(())
     }
 
@@ -392,14 +375,12 @@ impl<C: Connection> Session<C> {
             return Err(UsageError::NoRecipients.into());
         }
         self.begin()?;
-        let now = self.now();
-        self.clock = now;
         let mut batch = Batch {
             outcomes: Vec::with_capacity(envelopes.len()),
             ..Batch::default()
         };
         for envelope in envelopes {
-            match self.client.send(envelope.borrow(), now) {
+            match self.client.send(envelope.borrow(), self.clock) {
                 Ok(id) if batch.outcomes.is_empty() => batch.first = id.0,
                 Ok(_) => {}
                 Err(e) => {
@@ -410,7 +391,6 @@ impl<C: Connection> Session<C> {
                 }
             }
             batch.outcomes.push(None);
-            self.messages += 1;
         }
         self.trace.queued(batch.first, batch.outcomes.len());
         Ok(batch)
@@ -438,38 +418,37 @@ impl<C: Connection> Session<C> {
         outcomes
     }
 
-    /// A call that sends no message: `write` hands the core its command,
-    /// then the session is driven until it is idle again (or closed).
+    /// A call that sends no message: `write` hands the core its command
+    /// (none for the opening, which the core starts by itself), then the
+    /// session is driven until it is idle again (or closed).
     async fn simple(
         &mut self,
         write: impl FnOnce(&mut Client, Instant) -> Result<(), UsageError>,
     ) -> Result<(), Error> {
         self.begin()?;
-        let now = self.now();
-        self.clock = now;
-        let result = match write(&mut self.client, now) {
-            Ok(()) => self.drive_to(Goal::Open).await,
+        let result = match write(&mut self.client, self.clock) {
+            Ok(()) => match self
+                .drive(Goal::Open, &mut Batch::default(), NO_BODIES, &mut ignore)
+                .await
+            {
+                Ok(Some(_)) => Err(UsageError::NotExpectingBody.into()),
+                driven => driven.map(drop),
+            },
             Err(e) => Err(e.into()),
         };
         self.busy = false;
         result
     }
 
-    /// Drives a call that sends no message to `goal`.
-    async fn drive_to(&mut self, goal: Goal) -> Result<(), Error> {
-        match self.drive(goal, &mut Batch::default(), &mut ignore).await? {
-            None => Ok(()),
-            Some(_) => Err(UsageError::NotExpectingBody.into()),
-        }
-    }
-
     /// The loop: performs the I/O the core asks for until `goal` is
-    /// reached (`None`) or the core wants a body (`Some(id)`), handing each
-    /// outcome of `batch` to `progress` as it arrives.
+    /// reached (`None`) or the core wants a body that is not in `bodies`
+    /// (`Some(id)`), handing each outcome of `batch` to `progress` as it
+    /// arrives. `bodies` are the batch's, in memory (or none).
     async fn drive(
         &mut self,
         goal: Goal,
         batch: &mut Batch,
+        bodies: &[impl AsRef<[u8]>],
         progress: &mut impl FnMut(&Outcome),
     ) -> Result<Option<TransactionId>, Error> {
         let write_limit = self.client.config().timeouts.data_block.max(MIN_LIMIT);
@@ -480,15 +459,21 @@ impl<C: Connection> Session<C> {
                     if let Err(e) = self.conn.write_all(bytes, write_limit).await {
                         return Err(self.fail(Cause::from_io(e), false));
                     }
-                    self.clock = self.now();
+                    self.now();
                 }
                 Output::StartTls => {
                     self.start_tls().await?;
                     let now = self.now();
-                    self.clock = now;
                     self.client.handle_tls_established(now)?;
                 }
-                Output::NeedBody(id) => return Ok(Some(id)),
+                Output::NeedBody(id) => {
+                    let Some(body) = batch.index(id).and_then(|at| bodies.get(at)) else {
+                        return Ok(Some(id));
+                    };
+                    let body = body.as_ref();
+                    self.trace.body(id, body);
+                    self.client.send_body(body, true, self.clock)?;
+                }
                 Output::Wait(_) if goal == Goal::Outcomes && batch.is_complete() => {
                     return Ok(None);
                 }
@@ -507,16 +492,13 @@ impl<C: Connection> Session<C> {
     /// (for a time limit) the time; any other error fails the session.
     fn handle_read(&mut self, read: io::Result<usize>) -> Result<(), Error> {
         let now = self.now();
-        self.clock = now;
         match read {
             Ok(0) => self.client.handle_eof(now),
             Ok(n) => self.client.handle_input(&self.buf[..n], now),
             Err(e) => match e.kind() {
-                io::ErrorKind::UnexpectedEof => self.client.handle_eof(now),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                    self.client.handle_timeout(now)
-                }
-                io::ErrorKind::Interrupted => {}
+                ErrorKind::UnexpectedEof => self.client.handle_eof(now),
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => self.client.handle_timeout(now),
+                ErrorKind::Interrupted => {}
                 _ => return Err(self.fail(Cause::from_io(e), false)),
             },
         }
@@ -530,37 +512,30 @@ impl<C: Connection> Session<C> {
     where
         C: ReadBody<R>,
     {
-        if self.body_buf.is_empty() {
-            self.body_buf = vec![0; CHUNK];
-        }
+        self.body_buf.resize(CHUNK, 0);
         let mut n = 0;
-        let mut last = false;
         while n < CHUNK {
             match C::read_body(body, &mut self.body_buf[n..]).await {
-                Ok(0) => {
-                    last = true;
-                    break;
-                }
+                Ok(0) => break,
                 Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.fail(Cause::from_io(e), true)),
             }
         }
+        // Short of a full buffer only at the end.
+        let last = n < CHUNK;
         let now = self.now();
-        self.clock = now;
         Ok(self.client.send_body(&self.body_buf[..n], last, now)?)
     }
 
     /// Runs the TLS handshake the core asked for (or implicit TLS's); on
     /// failure the core is told, and the session is over.
     async fn start_tls(&mut self) -> Result<(), Error> {
-        let target = match self.tls.as_mut().map(TlsPlan::target) {
-            Some(Ok(target)) => target,
-            Some(Err(e)) => return Err(self.fail_tls(None, e)),
-            None => {
-                let e = Error::Config("no TLS configuration".into());
-                return Err(self.fail_tls(None, e));
-            }
+        let plan = self.tls.as_mut();
+        let plan = plan.ok_or_else(|| Error::Config("no TLS configuration".into()));
+        let target = match plan.and_then(TlsPlan::target) {
+            Ok(target) => target,
+            Err(e) => return Err(self.fail_tls(None, e)),
         };
         let limit = self.client.config().timeouts.tls_handshake.max(MIN_LIMIT);
         match self.conn.start_tls(&target, limit).await {

@@ -490,6 +490,12 @@ impl Client {
         self.txs.is_empty()
     }
 
+    /// How many messages [`Client::send`] has queued on this connection
+    /// (sent or tried).
+    pub fn messages_queued(&self) -> u64 {
+        self.next_id - 1
+    }
+
     /// Bytes received from the server.
     pub fn handle_input(&mut self, mut input: &[u8], now: Instant) {
         self.reclaim(now);
