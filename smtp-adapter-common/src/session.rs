@@ -371,8 +371,9 @@ impl<C: Connection> Session<C> {
     /// Starts a call that sends `envelopes`: all of them, or (if one has no
     /// recipient) none.
     fn queue<E: Borrow<Envelope>>(&mut self, envelopes: &[E]) -> Result<Batch, Error> {
-        if envelopes.iter().any(|e| e.borrow().recipients.is_empty()) {
-            return Err(UsageError::NoRecipients.into());
+        // All or none: every envelope is checked before one is queued.
+        for envelope in envelopes {
+            Client::check_envelope(envelope.borrow())?;
         }
         self.begin()?;
         let mut batch = Batch {
@@ -384,8 +385,8 @@ impl<C: Connection> Session<C> {
                 Ok(id) if batch.outcomes.is_empty() => batch.first = id.0,
                 Ok(_) => {}
                 Err(e) => {
-                    // Before the first: nothing queued. (The core refuses
-                    // all or none: it is open and idle, or it is not.)
+                    // Before the first: nothing queued (the envelopes are
+                    // sound, so only the session's state refuses them).
                     self.busy = false;
                     return Err(e.into());
                 }

@@ -248,6 +248,26 @@ fn a_message_without_recipients_is_refused_before_anything_is_written() {
     assert!(s.is_usable(), "nothing changed");
 }
 
+/// All or none, whichever envelope is refused: an ENVID too long (an
+/// XText built for ORCPT) on the second leaves the first unqueued too, so
+/// the next call sends only its own message and gets only its outcome.
+#[test]
+fn a_batch_with_one_unsound_envelope_queues_none_of_it() {
+    let replies = vec![GREETING, EHLO, ACCEPT, Read::Bytes(b"250 queued\r\n")];
+    let mut s = open(replies, &Options::default()).unwrap();
+    let mut long_envid = envelope();
+    long_envid.dsn_envid = Some(smtp_proto::XText::encode(&[b'x'; 200]).unwrap());
+    let refused = block_on(s.send_many([(&envelope(), b"x"), (&long_envid, b"y")]));
+    assert!(matches!(refused, Err(Error::Usage(_))), "{refused:?}");
+    assert!(s.client().is_idle(), "nothing left queued in the core");
+    assert_eq!(s.messages_sent(), 0);
+    let outcomes = block_on(s.send_many([(&envelope(), b"z\r\n")])).unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert!(outcomes[0].is_delivered());
+    let wire = String::from_utf8(s.get_ref().unwrap().wire.clone()).unwrap();
+    assert_eq!(wire.matches("MAIL FROM").count(), 1, "{wire}");
+}
+
 #[test]
 fn a_send_that_fails_after_its_end_of_data_says_its_fate_is_unknown() {
     // Closed after the 354: the end of data went out, its reply never came.

@@ -620,19 +620,7 @@ impl Client {
         if self.is_ending() || self.quit_asked {
             return Err(UsageError::SessionClosed);
         }
-        if envelope.recipients.is_empty() {
-            return Err(UsageError::NoRecipients);
-        }
-        if envelope
-            .dsn_envid
-            .as_ref()
-            .is_some_and(|e| e.as_str().len() > crate::address::XText::MAX_ENVID)
-        {
-            // An XText built for ORCPT, too long for ENVID.
-            return Err(UsageError::InvalidInput(
-                crate::address::InvalidInput::TooLong(crate::address::XText::MAX_ENVID),
-            ));
-        }
+        Client::check_envelope(envelope)?;
         let id = TransactionId(self.next_id);
         self.next_id += 1;
         let recipients = envelope
@@ -682,6 +670,26 @@ impl Client {
             self.pump();
         }
         Ok(id)
+    }
+
+    /// What [`Client::send`] refuses in an envelope itself, whatever the
+    /// session's state: no recipient, or an ENVID too long. A caller that
+    /// queues several messages as one (all or none) checks each first.
+    pub fn check_envelope(envelope: &Envelope) -> Result<(), UsageError> {
+        if envelope.recipients.is_empty() {
+            return Err(UsageError::NoRecipients);
+        }
+        if envelope
+            .dsn_envid
+            .as_ref()
+            .is_some_and(|e| e.as_str().len() > crate::address::XText::MAX_ENVID)
+        {
+            // An XText built for ORCPT, too long for ENVID.
+            return Err(UsageError::InvalidInput(
+                crate::address::InvalidInput::TooLong(crate::address::XText::MAX_ENVID),
+            ));
+        }
+        Ok(())
     }
 
     /// The next chunk of the body asked for by [`Output::NeedBody`];
