@@ -57,6 +57,7 @@ impl Batch {
         self.index(id).is_some_and(|at| self.outcomes[at].is_none())
     }
 
+    #[inline]
     fn put(&mut self, outcome: Outcome) {
         if let Some(at) = self.index(outcome.id) {
             self.outcomes[at] = Some(outcome);
@@ -414,6 +415,11 @@ impl<C: Connection> Session<C> {
         }
         self.collect(&mut batch, progress);
         self.busy = false;
+        if batch.is_complete() {
+            // Every place filled (the usual case): collected in place, each
+            // outcome moved once (`map_while` reuses the allocation).
+            return batch.outcomes.into_iter().map_while(|o| o).collect();
+        }
         let mut outcomes = Vec::with_capacity(batch.received);
         outcomes.extend(batch.outcomes.into_iter().flatten());
         outcomes

@@ -874,6 +874,7 @@ impl Client {
     }
 
     /// Writes a whole command line and queues its pending reply.
+    #[inline]
     pub(crate) fn write_command(&mut self, cmd: Cmd, line: &[u8]) {
         let start = self.out.len();
         self.out.extend_from_slice(line);
@@ -883,7 +884,7 @@ impl Client {
     /// Queues the reply for a command just written, and records its line,
     /// `out[line]`, in the transcript (an empty range records nothing: a
     /// further LMTP delivery reply, or the data after a BDAT line).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn await_reply(&mut self, cmd: Cmd, line: core::ops::Range<usize>) {
         if matches!(cmd, Cmd::Quit) {
             self.quit_sent = true;
@@ -975,6 +976,7 @@ impl Client {
     }
 
     /// Starts taking the body of `id`.
+    #[inline]
     pub(crate) fn begin_body(&mut self, id: TransactionId, mode: BodyMode) {
         if let Some(tx) = self.tx_mut(id) {
             tx.state = TxState::Body(BodyState {
