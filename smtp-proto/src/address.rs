@@ -7,8 +7,9 @@ use alloc::string::String;
 use core::fmt;
 
 /// Where an [`Address`] keeps its text: shared, so that cloning an address
-/// (an envelope handed to the client by reference is cloned, once per
-/// message) costs a reference count, not an allocation and a copy.
+/// (the client keeps the sender and each recipient of every envelope it is
+/// lent, once per message) costs a reference count, not an allocation and
+/// a copy.
 /// `Rc` on targets without atomic pointers (where `Arc` does not exist).
 #[cfg(target_has_atomic = "ptr")]
 type Shared = alloc::sync::Arc<str>;
