@@ -163,7 +163,6 @@ pub struct Connection<S: Stream> {
 /// longer (a deadline would be missed), and not much shorter (an early
 /// timeout only costs another read, as the engine checks the real
 /// deadline). Saves a `setsockopt` per read while a deadline draws near.
-#[inline]
 fn timeout_still_fits(set: Option<Duration>, wanted: Duration) -> bool {
     set.is_some_and(|set| set <= wanted && wanted - set <= wanted / 8)
 }
@@ -188,13 +187,11 @@ fn write_by<S: Stream>(
         }
         match sock.write(bytes) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            // All written: no clock read.
+            Ok(n) if n == bytes.len() => break,
             Ok(n) => bytes = &bytes[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
-        }
-        if bytes.is_empty() {
-            // All written: no clock read.
-            break;
         }
         wanted = deadline.saturating_duration_since(Instant::now());
         if wanted.is_zero() {
